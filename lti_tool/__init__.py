@@ -1,0 +1,36 @@
+"""Jalon's web app: ``create_app`` is the only way to get one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from lti_tool.config import Settings
+from lti_tool.db import Database
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+
+def create_app(settings: Settings | None = None, **services: Any) -> Flask:
+    """Build the app from settings (default: the environment) and optional services."""
+    from lti_tool import i18n, views  # noqa: PLC0415 (views import the app's extensions)
+
+    settings = settings or Settings.from_env()
+    app = Flask(__name__, template_folder=str(TEMPLATES), instance_path=str(settings.instance_path))
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        JALON=settings,
+        MAX_CONTENT_LENGTH=16 * 1024 * 1024,
+        JSON_SORT_KEYS=False,
+    )
+    # One reverse proxy in front sets X-Forwarded-For/Proto/Host; trust exactly that hop.
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
+    database = services.pop("database", None) or Database(settings.database_url)
+    database.init_app(app)
+    app.extensions["jalon.services"] = services
+    i18n.init_app(app)
+    views.init_app(app)
+    return app

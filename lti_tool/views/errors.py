@@ -1,0 +1,43 @@
+"""Error pages: accessible HTML for people, JSON for programs, never a stack trace."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify, render_template, request
+from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+log = logging.getLogger(__name__)
+
+
+def wants_json() -> bool:
+    """Return whether the client prefers JSON to HTML."""
+    if request.args.get("format") == "json":
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json", "application/ld+json"])
+    return best in {"application/json", "application/ld+json"}
+
+
+def init_app(app: Flask) -> None:
+    """Render every HTTP error the same way."""
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException) -> tuple[Response | str, int]:
+        code = error.code or 500
+        titles = {
+            400: _("Requête invalide"),
+            403: _("Accès refusé"),
+            404: _("Page introuvable"),
+            405: _("Méthode non autorisée"),
+            413: _("Envoi trop volumineux"),
+        }
+        title = titles.get(code, _("Erreur"))
+        if wants_json():
+            return jsonify(error={"status": code, "title": title, "detail": error.description}), code
+        return render_template("errors/error.html", code=code, title=title, detail=error.description), code
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception) -> tuple[Response | str, int]:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return _http_error(InternalServerError())
