@@ -206,6 +206,6 @@ def _human_duration(iso: str | None) -> str | None:
         return iso
     weeks, days, hours, minutes = (int(x or 0) for x in match.groups())
     if weeks and not (days or hours or minutes):
-        return str(format_timedelta(dt.timedelta(weeks=weeks), granularity="week", threshold=10, format="long"))
+        return str(format_timedelta(dt.timedelta(weeks=weeks), granularity="week", threshold=10))
     delta = dt.timedelta(weeks=weeks, days=days, hours=hours, minutes=minutes)
-    return str(format_timedelta(delta, threshold=10, format="long"))
+    return str(format_timedelta(delta, threshold=10))
