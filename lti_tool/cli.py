@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import click
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from lti_tool import migrations
 from lti_tool.config import ConfigError, Settings
@@ -41,8 +44,15 @@ def _settings(**kwargs: Any) -> Settings:
         raise click.ClickException(f"configuration: {exc}") from exc
 
 
-def _database(settings: Settings) -> Database:
-    return Database(settings.database_url)
+@contextmanager
+def _session(settings: Settings) -> Iterator[Session]:
+    """Give a session that commits on success, and close every connection afterwards."""
+    database = Database(settings.database_url)
+    try:
+        with database.session() as session:
+            yield session
+    finally:
+        database.engine.dispose()
 
 
 @click.group()
@@ -67,7 +77,7 @@ def db_upgrade(revision: str) -> None:
     settings = _settings(serving=False)
     migrations.upgrade(settings.database_url, revision)
     if revision == "head":
-        with _database(settings).session() as session:
+        with _session(settings) as session:
             for record in install_bundled(session):
                 click.echo(f"installed {record.code} {record.version}")
     click.echo("database is up to date")
@@ -122,7 +132,7 @@ def demo(host: str, port: int) -> None:
     """Migrate the embedded database, install the référentiel and serve Jalon."""
     settings = _settings(demo=True, default_base_url=f"http://{host}:{port}")
     migrations.upgrade(settings.database_url)
-    with _database(settings).session() as session:
+    with _session(settings) as session:
         install_bundled(session)
     click.echo(f"Jalon demo: {settings.base_url}/referentiels/ (Ctrl+C to stop)")
     _serve(settings, host, port, workers=1, threads=4)
@@ -146,7 +156,7 @@ def _load(path: str) -> Framework:
 
 def _stored(settings: Settings, code: str | None) -> Framework:
     try:
-        with _database(settings).session() as session:
+        with _session(settings) as session:
             if code is None:
                 records = current_records(session)
                 if len(records) != 1:
@@ -179,7 +189,7 @@ def referentiel_import(file: str, replace: bool) -> None:
     framework = _load(file)
     settings = _settings(serving=False)
     try:
-        with _database(settings).session() as session:
+        with _session(settings) as session:
             record = import_framework(session, framework, replace=replace)
             click.echo(f"imported {record.code} {record.version} — {_summary(framework)}")
     except FrameworkConflict as exc:
@@ -193,7 +203,7 @@ def referentiel_list() -> None:
     """List the stored référentiels."""
     settings = _settings(serving=False)
     try:
-        with _database(settings).session() as session:
+        with _session(settings) as session:
             records = current_records(session)
             for record in records:
                 click.echo(f"{record.code}\t{record.version}\t{record.title}")
