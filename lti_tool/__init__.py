@@ -16,7 +16,7 @@ TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 def create_app(settings: Settings | None = None, **services: Any) -> Flask:
     """Build the app from settings (default: the environment) and optional services."""
-    from lti_tool import i18n, views  # noqa: PLC0415 (views import the app's extensions)
+    from lti_tool import i18n, views
 
     settings = settings or Settings.from_env()
     app = Flask(__name__, template_folder=str(TEMPLATES), instance_path=str(settings.instance_path))

@@ -17,7 +17,7 @@ from lti_tool import migrations
 from lti_tool.config import ConfigError, Settings
 from lti_tool.db import Database
 from lti_tool.frameworks import (
-    FrameworkConflict,
+    FrameworkConflictError,
     current_records,
     find_record,
     framework_of,
@@ -59,7 +59,9 @@ def _session(settings: Settings) -> Iterator[Session]:
 @click.version_option(package_name="jalon")
 def main() -> None:
     """Jalon: run an RNCP certification inside Moodle and Canvas."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
 
 
 # --- database -------------------------------------------------------------------------
@@ -96,9 +98,9 @@ def db_downgrade(revision: str) -> None:
 
 
 def _serve(settings: Settings, host: str, port: int, workers: int, threads: int) -> None:
-    from gunicorn.app.base import BaseApplication  # noqa: PLC0415 (only when serving)
+    from gunicorn.app.base import BaseApplication
 
-    from lti_tool import create_app  # noqa: PLC0415
+    from lti_tool import create_app
 
     class _Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
@@ -192,7 +194,7 @@ def referentiel_import(file: str, replace: bool) -> None:
         with _session(settings) as session:
             record = import_framework(session, framework, replace=replace)
             click.echo(f"imported {record.code} {record.version} — {_summary(framework)}")
-    except FrameworkConflict as exc:
+    except FrameworkConflictError as exc:
         raise click.ClickException(str(exc)) from exc
     except (sa.exc.OperationalError, sa.exc.ProgrammingError) as exc:
         raise click.ClickException("the database is not ready: run `jalon db upgrade`") from exc
@@ -224,7 +226,8 @@ def referentiel_show(code: str | None, path: str | None) -> None:
     for bloc in framework.blocs:
         click.echo(f"  {bloc.code} {bloc.title}")
         for competency in bloc.competencies:
-            click.echo(f"    {competency.code} ({len(competency.criteria)} criteria) {competency.statement[:80]}")
+            count = len(competency.criteria)
+            click.echo(f"    {competency.code} ({count} criteria) {competency.statement[:80]}")
     for epreuve in framework.epreuves:
         codes = ", ".join(epreuve.competencies)
         click.echo(f"  {epreuve.code} {epreuve.modality_label}: {codes}")
@@ -232,9 +235,13 @@ def referentiel_show(code: str | None, path: str | None) -> None:
 
 @referentiel.command("export")
 @click.argument("code", required=False)
-@click.option("--format", "fmt", type=click.Choice(sorted(EXPORTERS)), default="yaml", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(sorted(EXPORTERS)), default="yaml", show_default=True
+)
 @click.option("--file", "path", type=click.Path(dir_okay=False), help="Export a file instead.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Default: stdout.")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Default: stdout."
+)
 def referentiel_export(code: str | None, fmt: str, path: str | None, output: str | None) -> None:
     """Write a référentiel as CASE 1.1 JSON, Moodle competency CSV or Jalon YAML."""
     settings = _settings(serving=False)

@@ -39,6 +39,7 @@ class UTCDateTime(sa.types.TypeDecorator[dt.datetime]):
     cache_ok = True
 
     def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        """Refuse naive datetimes and store the UTC instant."""
         if value is None:
             return None
         if value.tzinfo is None:
@@ -46,6 +47,7 @@ class UTCDateTime(sa.types.TypeDecorator[dt.datetime]):
         return value.astimezone(dt.UTC)
 
     def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        """Read a stored instant back as an aware UTC datetime."""
         if value is None:
             return None
         return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
@@ -118,7 +120,7 @@ class Database:
 def db_session() -> Session:
     """Return the current request's session, opening it on first use."""
     if "db_session" not in g:
-        from flask import current_app  # noqa: PLC0415 (only inside a request)
+        from flask import current_app
 
         g.db_session = current_app.extensions["jalon.db"].sessions()
     session: Session = g.db_session

@@ -20,7 +20,7 @@ from referentiel.loader import load_document, load_file
 from referentiel.model import Framework
 
 
-class FrameworkConflict(ValueError):
+class FrameworkConflictError(ValueError):
     """The same code and version is stored with other content."""
 
 
@@ -30,7 +30,9 @@ def checksum(document: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def import_framework(session: Session, framework: Framework, *, replace: bool = False) -> FrameworkRecord:
+def import_framework(
+    session: Session, framework: Framework, *, replace: bool = False
+) -> FrameworkRecord:
     """Store a framework as the current version of its code.
 
     Importing the same content again changes nothing. The same code and version with
@@ -45,7 +47,7 @@ def import_framework(session: Session, framework: Framework, *, replace: bool = 
         )
     )
     if record is not None and record.checksum != digest and not replace:
-        raise FrameworkConflict(
+        raise FrameworkConflictError(
             f"{identity.code} version {identity.version} is already stored with other content; "
             "give it a new version, or replace it explicitly"
         )
@@ -67,7 +69,9 @@ def import_framework(session: Session, framework: Framework, *, replace: bool = 
 
 def current_records(session: Session) -> list[FrameworkRecord]:
     """Return the current version of every stored framework, by code."""
-    query = sa.select(FrameworkRecord).where(FrameworkRecord.is_current).order_by(FrameworkRecord.code)
+    query = (
+        sa.select(FrameworkRecord).where(FrameworkRecord.is_current).order_by(FrameworkRecord.code)
+    )
     return list(session.scalars(query))
 
 

@@ -32,4 +32,3 @@ class FrameworkRecord(Base):
 
     def __repr__(self) -> str:
         return f"<FrameworkRecord {self.code} {self.version}>"
-

@@ -18,5 +18,5 @@ def framework_id(framework_code: str) -> uuid.UUID:
 
 
 def item_id(framework_code: str, kind: str, code: str) -> uuid.UUID:
-    """Return the id of an item: ``kind`` is bloc, competency, criterion, activity, epreuve…"""
+    """Return the id of an item of a kind (bloc, competency, criterion, activity, epreuve…)."""
     return uuid.uuid5(JALON_NAMESPACE, f"{framework_code}/{kind}/{code}")

@@ -61,7 +61,7 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: dict[Any, int] = {}
         for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            key = self.construct_object(key_node, deep=deep)
             if key in seen:
                 raise yaml.constructor.ConstructorError(
                     None,
@@ -81,7 +81,7 @@ def load_file(path: str | Path) -> Framework:
     except (OSError, UnicodeDecodeError) as exc:
         raise FrameworkError(str(path), [Problem((), f"cannot be read: {exc}")]) from exc
     if path.suffix.lower() == ".json":
-        from referentiel.exports.case import load_case_text  # noqa: PLC0415 (cycle)
+        from referentiel.exports.case import load_case_text
 
         return load_case_text(text, source=str(path))
     return load_yaml_text(text, source=str(path))
@@ -110,9 +110,11 @@ def load_document(
         return [Problem(path, message, _line_of(path, lines)) for path, message in problems]
 
     if not isinstance(data, dict):
-        raise FrameworkError(source, locate([((), "must be a mapping of format, framework, scale, blocs…")]))
+        raise FrameworkError(
+            source, locate([((), "must be a mapping of format, framework, scale, blocs…")])
+        )
     try:
-        framework = FrameworkSchema().load(data)
+        framework: Framework = FrameworkSchema().load(data)
     except ValidationError as exc:
         raise FrameworkError(source, locate(_flatten(exc.messages))) from exc
     problems = locate(check_references(framework))
@@ -193,7 +195,9 @@ def _duplicates(framework: Framework) -> Iterator[tuple[PathKey, str]]:
     for b, bloc in enumerate(framework.blocs):
         yield from claim(bloc.code, ("blocs", b, "code"), f"bloc {b + 1}")
         for c, competency in enumerate(bloc.competencies):
-            yield from claim(competency.code, ("blocs", b, "competencies", c, "code"), "a competency")
+            yield from claim(
+                competency.code, ("blocs", b, "competencies", c, "code"), "a competency"
+            )
             for k, criterion in enumerate(competency.criteria):
                 where = ("blocs", b, "competencies", c, "criteria", k, "code")
                 yield from claim(criterion.code, where, f"a criterion of {competency.code}")
@@ -216,8 +220,13 @@ def _flatten(messages: Any, path: PathKey = ()) -> Iterator[tuple[PathKey, str]]
             yield from _flatten(message, path)
     else:
         text = str(messages)
-        yield path, {"Unknown field.": "is not a known key", "Missing data for required field.":
-                     "is required"}.get(text, text[:1].lower() + text[1:].rstrip("."))
+        yield (
+            path,
+            {
+                "Unknown field.": "is not a known key",
+                "Missing data for required field.": "is required",
+            }.get(text, text[:1].lower() + text[1:].rstrip(".")),
+        )
 
 
 def _lines(node: yaml.Node | None, path: PathKey = ()) -> dict[PathKey, int]:

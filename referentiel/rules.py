@@ -132,7 +132,9 @@ def combine(
         result = max(scores)
     elif method is Method.AVERAGE:
         weights = [Fraction(a.weight) for a in ordered]
-        result = sum((s * w for s, w in zip(scores, weights, strict=True)), Fraction(0)) / sum(weights)
+        result = sum((s * w for s, w in zip(scores, weights, strict=True)), Fraction(0)) / sum(
+            weights
+        )
     elif method is Method.WEIGHTED_AVERAGE:
         weight = Fraction(DEFAULT_WEIGHT if parameter is None else parameter, 100)
         if len(scores) == 1:
@@ -167,6 +169,7 @@ def competency_progress(
     if not attempts:
         return CompetencyProgress(competency.code, Status.NOT_EVALUATED, None, 0)
     mastery = threshold(competency, rules)
+    score: float | None
     if method is Method.LATEST:
         # The latest decision stands as it is, override included.
         latest = max(enumerate(attempts), key=lambda ia: (ia[1].evaluated_at, ia[0]))[1]

@@ -10,7 +10,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
+from marshmallow import (
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    validate,
+    validates_schema,
+)
 
 from referentiel.model import (
     Activity,
@@ -28,8 +36,12 @@ from referentiel.model import (
 
 FORMAT = "jalon-referentiel/1"
 
-SLUG = validate.Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*$", error="must be lower-case letters, digits and hyphens")
-CODE = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._-]*$", error="must be letters, digits, '.', '_' or '-'")
+SLUG = validate.Regexp(
+    r"^[a-z0-9]+(?:-[a-z0-9]+)*$", error="must be lower-case letters, digits and hyphens"
+)
+CODE = validate.Regexp(
+    r"^[A-Za-z0-9][A-Za-z0-9._-]*$", error="must be letters, digits, '.', '_' or '-'"
+)
 # ISO 8601 durations as the file writes them: P4W, P2D, PT3H, P1DT2H30M.
 DURATION = validate.Regexp(
     r"^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?$",
@@ -42,7 +54,7 @@ def _text(**kwargs: Any) -> fields.String:
     return fields.String(required=True, validate=_TEXT, **kwargs)
 
 
-def _codes(**kwargs: Any) -> fields.List:
+def _codes(**kwargs: Any) -> fields.List[str]:
     return fields.List(
         fields.String(validate=CODE),
         required=True,
@@ -87,11 +99,15 @@ class ScaleLevelSchema(_Strict):
 class RulesSchema(_Strict):
     """Acquisition rules."""
 
-    competency = fields.Enum(CompetencyRule, by_value=True, load_default=CompetencyRule.ALL_CRITERIA)
+    competency = fields.Enum(
+        CompetencyRule, by_value=True, load_default=CompetencyRule.ALL_CRITERIA
+    )
     min_criteria = fields.Integer(
         strict=True, allow_none=True, load_default=None, validate=validate.Range(min=1)
     )
-    bloc = fields.String(load_default="all_competencies", validate=validate.OneOf(["all_competencies"]))
+    bloc = fields.String(
+        load_default="all_competencies", validate=validate.OneOf(["all_competencies"])
+    )
     certification = fields.String(load_default="all_blocs", validate=validate.OneOf(["all_blocs"]))
 
     @validates_schema
@@ -191,7 +207,9 @@ class IdentitySchema(_Strict):
         strict=True, allow_none=True, load_default=None, validate=validate.Range(min=1, max=8)
     )
     version = _text()
-    language = fields.String(required=True, validate=validate.Regexp(r"^[a-z]{2,3}(-[A-Za-z0-9]+)*$"))
+    language = fields.String(
+        required=True, validate=validate.Regexp(r"^[a-z]{2,3}(-[A-Za-z0-9]+)*$")
+    )
     publisher = _text()
     description = fields.String(allow_none=True, load_default=None)
     updated = _Date(allow_none=True, load_default=None)
@@ -205,7 +223,9 @@ class FrameworkSchema(_Strict):
     """A whole framework file."""
 
     format = fields.String(
-        required=True, dump_default=FORMAT, validate=validate.Equal(FORMAT, error=f"must be {FORMAT!r}")
+        required=True,
+        dump_default=FORMAT,
+        validate=validate.Equal(FORMAT, error=f"must be {FORMAT!r}"),
     )
     framework = fields.Nested(IdentitySchema, required=True, attribute="identity")
     scale = fields.List(

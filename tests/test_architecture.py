@@ -24,5 +24,7 @@ def test_inner_packages_never_import_outer_layers(package: str) -> None:
         "    importlib.import_module(m.name)\n"
         f"print(','.join(sorted(n for n in {FORBIDDEN[package]!r} if n in sys.modules)))\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip() == "", f"{package} pulled in {result.stdout.strip()}"

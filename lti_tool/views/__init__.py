@@ -7,7 +7,7 @@ from flask import Flask, Response
 
 def init_app(app: Flask) -> None:
     """Register every blueprint, the error pages and the security headers."""
-    from lti_tool.views import errors, health, referentiels  # noqa: PLC0415
+    from lti_tool.views import errors, health, referentiels
 
     app.register_blueprint(health.blueprint)
     app.register_blueprint(referentiels.blueprint)

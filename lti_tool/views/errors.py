@@ -15,7 +15,9 @@ def wants_json() -> bool:
     """Return whether the client prefers JSON to HTML."""
     if request.args.get("format") == "json":
         return True
-    best = request.accept_mimetypes.best_match(["text/html", "application/json", "application/ld+json"])
+    best = request.accept_mimetypes.best_match(
+        ["text/html", "application/json", "application/ld+json"]
+    )
     return best in {"application/json", "application/ld+json"}
 
 
@@ -34,10 +36,14 @@ def init_app(app: Flask) -> None:
         }
         title = titles.get(code, _("Erreur"))
         if wants_json():
-            return jsonify(error={"status": code, "title": title, "detail": error.description}), code
-        return render_template("errors/error.html", code=code, title=title, detail=error.description), code
+            return jsonify(
+                error={"status": code, "title": title, "detail": error.description}
+            ), code
+        return render_template(
+            "errors/error.html", code=code, title=title, detail=error.description
+        ), code
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> tuple[Response | str, int]:
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        log.error("unhandled error on %s %s", request.method, request.path, exc_info=error)
         return _http_error(InternalServerError())

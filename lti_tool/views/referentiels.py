@@ -34,7 +34,12 @@ def index() -> Response | str:
         base = _base_url()
         return jsonify(
             frameworks=[
-                {"code": r.code, "version": r.version, "title": r.title, "uri": framework_iri(base, r.code)}
+                {
+                    "code": r.code,
+                    "version": r.version,
+                    "title": r.title,
+                    "uri": framework_iri(base, r.code),
+                }
                 for r in records
             ]
         )
@@ -90,7 +95,11 @@ def criterion(framework_code: str, code: str) -> Response | str:
         return _json(_index(checksum, fw, _base_url())[(Kind.CRITERION, code)])
     owner = fw.competency_of_criterion(code)
     return render_template(
-        "referentiels/criterion.html", fw=fw, criterion=item, competency=owner, bloc=fw.bloc_of(owner.code)
+        "referentiels/criterion.html",
+        fw=fw,
+        criterion=item,
+        competency=owner,
+        bloc=fw.bloc_of(owner.code),
     )
 
 

@@ -19,8 +19,14 @@ SHIPPED = REPO / "referentiel" / "data" / "community-manager-n6.yaml"
 
 @pytest.fixture
 def run(tmp_path: Path, database_url: str, clean_database: object) -> CliRunner:
-    return CliRunner(env={"JALON_DATABASE_URL": database_url, "JALON_INSTANCE_PATH": str(tmp_path),
-                          "JALON_BASE_URL": "https://jalon.test", "JALON_SECRET_KEY": ""})
+    return CliRunner(
+        env={
+            "JALON_DATABASE_URL": database_url,
+            "JALON_INSTANCE_PATH": str(tmp_path),
+            "JALON_BASE_URL": "https://jalon.test",
+            "JALON_SECRET_KEY": "",
+        }
+    )
 
 
 def test_validate_a_good_file(run: CliRunner) -> None:
@@ -51,14 +57,18 @@ def test_import_list_show_export(run: CliRunner, tmp_path: Path) -> None:
 
     # Two stored frameworks: the export must be told which one.
     ambiguous = run.invoke(main, ["referentiel", "export", "--format", "yaml"])
-    assert ambiguous.exit_code == 1 and "name the référentiel" in ambiguous.output
+    assert ambiguous.exit_code == 1
+    assert "name the référentiel" in ambiguous.output
 
     case = run.invoke(main, ["referentiel", "export", "community-manager-n6", "--format", "case"])
     package = json.loads(case.output)
     assert package["CFDocument"]["uri"] == "https://jalon.test/referentiels/community-manager-n6/"
 
     out = tmp_path / "moodle.csv"
-    run.invoke(main, ["referentiel", "export", "community-manager-n6", "--format", "moodle-csv", "-o", str(out)])
+    run.invoke(
+        main,
+        ["referentiel", "export", "community-manager-n6", "--format", "moodle-csv", "-o", str(out)],
+    )
     rows = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8"))))
     assert len(rows) == 1 + 1 + 4 + 44
 
@@ -66,12 +76,42 @@ def test_import_list_show_export(run: CliRunner, tmp_path: Path) -> None:
 def test_round_trip_through_files(run: CliRunner, tmp_path: Path) -> None:
     case_file = tmp_path / "cm.json"
     yaml_file = tmp_path / "cm.yaml"
-    assert run.invoke(main, ["referentiel", "export", "--file", str(SHIPPED), "--format", "case",
-                             "-o", str(case_file)]).exit_code == 0
+    assert (
+        run.invoke(
+            main,
+            [
+                "referentiel",
+                "export",
+                "--file",
+                str(SHIPPED),
+                "--format",
+                "case",
+                "-o",
+                str(case_file),
+            ],
+        ).exit_code
+        == 0
+    )
     assert run.invoke(main, ["referentiel", "validate", str(case_file)]).exit_code == 0
-    assert run.invoke(main, ["referentiel", "export", "--file", str(case_file), "--format", "yaml",
-                             "-o", str(yaml_file)]).exit_code == 0
-    direct = run.invoke(main, ["referentiel", "export", "--file", str(SHIPPED), "--format", "yaml"]).output
+    assert (
+        run.invoke(
+            main,
+            [
+                "referentiel",
+                "export",
+                "--file",
+                str(case_file),
+                "--format",
+                "yaml",
+                "-o",
+                str(yaml_file),
+            ],
+        ).exit_code
+        == 0
+    )
+    direct = run.invoke(
+        main, ["referentiel", "export", "--file", str(SHIPPED), "--format", "yaml"]
+    ).output
     assert yaml_file.read_text(encoding="utf-8") == direct
 
 
@@ -81,7 +121,8 @@ def test_a_changed_version_is_not_overwritten_silently(run: CliRunner, tmp_path:
     assert run.invoke(main, ["referentiel", "import", str(mini)]).exit_code == 0
     mini.write_text(GOOD.replace("Premier bloc", "Bloc corrigé"), encoding="utf-8")
     refused = run.invoke(main, ["referentiel", "import", str(mini)])
-    assert refused.exit_code == 1 and "already stored with other content" in refused.output
+    assert refused.exit_code == 1
+    assert "already stored with other content" in refused.output
     assert run.invoke(main, ["referentiel", "import", str(mini), "--replace"]).exit_code == 0
     assert "Bloc corrigé" in run.invoke(main, ["referentiel", "show", "mini"]).output
 
@@ -101,8 +142,12 @@ def test_serving_without_a_secret_is_refused(run: CliRunner) -> None:
 
 
 def test_an_unmigrated_database_gets_a_clear_message(tmp_path: Path) -> None:
-    runner = CliRunner(env={"JALON_DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}",
-                            "JALON_INSTANCE_PATH": str(tmp_path)})
+    runner = CliRunner(
+        env={
+            "JALON_DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}",
+            "JALON_INSTANCE_PATH": str(tmp_path),
+        }
+    )
     result = runner.invoke(main, ["referentiel", "list"])
     assert result.exit_code == 1
     assert "run `jalon db upgrade`" in result.output

@@ -33,7 +33,9 @@ def test_english_on_request(client: FlaskClient) -> None:
 
 
 def test_browser_language_is_followed(client: FlaskClient) -> None:
-    page = client.get(f"{FW}/", headers={"Accept-Language": "en-GB,en;q=0.8"}).get_data(as_text=True)
+    page = client.get(f"{FW}/", headers={"Accept-Language": "en-GB,en;q=0.8"}).get_data(
+        as_text=True
+    )
     assert '<html lang="en">' in page
 
 
@@ -81,15 +83,18 @@ def test_unknown_items_are_accessible_404s(client: FlaskClient) -> None:
     response = client.get(f"{FW}/competences/C9.9")
     assert response.status_code == 404
     page = response.get_data(as_text=True)
-    assert "<h1>Page introuvable" in page and "C9.9" in page
+    assert "<h1>Page introuvable" in page
+    assert "C9.9" in page
     assert client.get("/referentiels/nope/").status_code == 404
     missing = client.get("/referentiels/nope/", headers=JSON)
-    assert missing.status_code == 404 and missing.json["error"]["status"] == 404
+    assert missing.status_code == 404
+    assert missing.json["error"]["status"] == 404
 
 
 def test_markup_in_codes_is_escaped(client: FlaskClient) -> None:
     page = client.get(f"{FW}/competences/%3Cscript%3E").get_data(as_text=True)
-    assert "<script>" not in page and "&lt;script&gt;" in page
+    assert "<script>" not in page
+    assert "&lt;script&gt;" in page
 
 
 def test_security_headers(client: FlaskClient) -> None:

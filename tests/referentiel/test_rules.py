@@ -50,14 +50,21 @@ def framework() -> Framework:
         (Method.WEIGHTED_AVERAGE, 80, (0.0, 1.0), 0.8),
         (Method.WEIGHTED_AVERAGE, None, (0.4,), 0.4),
         # Canvas decaying average: d = d × 35 % + next × 65 %, from the oldest.
-        (Method.DECAYING_AVERAGE, None, (0.5, 1.0, 0.25), (0.5 * 0.35 + 1.0 * 0.65) * 0.35 + 0.25 * 0.65),
+        (
+            Method.DECAYING_AVERAGE,
+            None,
+            (0.5, 1.0, 0.25),
+            (0.5 * 0.35 + 1.0 * 0.65) * 0.35 + 0.25 * 0.65,
+        ),
         (Method.DECAYING_AVERAGE, 50, (0.0, 1.0, 1.0), 0.75),
         # n-mastery: the mean of the attempts at or above mastery, once there are n of them.
         (Method.N_MASTERY, 2, (1.0, 0.5, 1.0), 1.0),
         (Method.N_MASTERY, 3, (1.0, 0.5, 1.0), None),
     ],
 )
-def test_combination_methods(method: Method, parameter: int | None, values: tuple[float, ...], expected: float | None) -> None:
+def test_combination_methods(
+    method: Method, parameter: int | None, values: tuple[float, ...], expected: float | None
+) -> None:
     result = combine(scores(*values), method, parameter)
     if expected is None:
         assert result is None
@@ -66,7 +73,9 @@ def test_combination_methods(method: Method, parameter: int | None, values: tupl
 
 
 def test_n_mastery_with_a_lower_threshold() -> None:
-    assert combine(scores(0.5, 0.75, 0.25), Method.N_MASTERY, 2, mastery=0.5) == pytest.approx(0.625)
+    assert combine(scores(0.5, 0.75, 0.25), Method.N_MASTERY, 2, mastery=0.5) == pytest.approx(
+        0.625
+    )
 
 
 def test_no_attempt_combines_to_nothing() -> None:
@@ -81,7 +90,9 @@ def test_attempt_applies_the_rule_and_the_override(framework: Framework) -> None
     assert (full.score, full.is_acquired) == (1.0, True)
     # The jury is sovereign: an override replaces the rule's decision.
     assert attempt(c1, framework.rules, {"C1-1": True}, at(0), override=True).is_acquired
-    assert not attempt(c1, framework.rules, {"C1-1": True, "C1-2": True}, at(0), override=False).is_acquired
+    assert not attempt(
+        c1, framework.rules, {"C1-1": True, "C1-2": True}, at(0), override=False
+    ).is_acquired
 
 
 def test_min_criteria_rule(framework: Framework) -> None:
@@ -100,7 +111,9 @@ def test_latest_decision_stands(framework: Framework) -> None:
     ]
     progress = competency_progress(c1, framework.rules, attempts)
     assert (progress.status, progress.score, progress.attempts) == (Status.IN_PROGRESS, 0.5, 2)
-    assert competency_progress(c1, framework.rules, attempts, Method.HIGHEST).status is Status.ACQUIRED
+    assert (
+        competency_progress(c1, framework.rules, attempts, Method.HIGHEST).status is Status.ACQUIRED
+    )
 
 
 def test_bloc_and_certification(framework: Framework) -> None:
@@ -108,11 +121,17 @@ def test_bloc_and_certification(framework: Framework) -> None:
     rules = framework.rules
     nothing = certification_progress(framework, {})
     assert nothing.status is Status.NOT_EVALUATED
-    only_c1 = {"C1": competency_progress(c1, rules, [attempt(c1, rules, {"C1-1": True, "C1-2": True}, at(0))])}
+    only_c1 = {
+        "C1": competency_progress(
+            c1, rules, [attempt(c1, rules, {"C1-1": True, "C1-2": True}, at(0))]
+        )
+    }
     half = certification_progress(framework, only_c1)
     assert half.status is Status.IN_PROGRESS
     assert half.blocs[0].missing == ("C2",)
-    both = only_c1 | {"C2": competency_progress(c2, rules, [attempt(c2, rules, {"C2-1": True}, at(0))])}
+    both = only_c1 | {
+        "C2": competency_progress(c2, rules, [attempt(c2, rules, {"C2-1": True}, at(0))])
+    }
     assert certification_progress(framework, both).status is Status.ACQUIRED
 
 
@@ -122,8 +141,14 @@ def test_a_validated_bloc_stays_validated(framework: Framework) -> None:
     assert bloc_progress(bloc, {}).status is Status.NOT_EVALUATED
 
 
-ORDER_FREE = [Method.LATEST, Method.HIGHEST, Method.AVERAGE, Method.WEIGHTED_AVERAGE,
-              Method.DECAYING_AVERAGE, Method.N_MASTERY]
+ORDER_FREE = [
+    Method.LATEST,
+    Method.HIGHEST,
+    Method.AVERAGE,
+    Method.WEIGHTED_AVERAGE,
+    Method.DECAYING_AVERAGE,
+    Method.N_MASTERY,
+]
 attempt_lists = st.lists(
     st.builds(
         Attempt,

@@ -39,7 +39,9 @@ def test_counts(framework: Framework) -> None:
     assert len(competencies) == 44
     assert [len(b.competencies) for b in framework.blocs] == [11, 11, 11, 11]
     assert len(framework.activities) == 20
-    assert [a.code for a in framework.activities] == [f"A{b}.{i}" for b in range(1, 5) for i in range(1, 6)]
+    assert [a.code for a in framework.activities] == [
+        f"A{b}.{i}" for b in range(1, 5) for i in range(1, 6)
+    ]
     assert [e.code for e in framework.epreuves] == ["E1", "E2", "E3", "E4", "E5"]
     assert all(len(c.criteria) >= 2 for c in competencies)
     assert sum(len(c.criteria) for c in competencies) == 135
@@ -68,7 +70,8 @@ def test_epreuves_cover_the_design(framework: Framework) -> None:
         assert list(epreuve.competencies) == competencies
         assert epreuve.preparation_time == preparation
         assert epreuve.deliverables
-    assert framework.epreuve("E3").interview and framework.epreuve("E4").interview
+    assert framework.epreuve("E3").interview
+    assert framework.epreuve("E4").interview
 
 
 def test_bloc_titles(framework: Framework) -> None:
@@ -86,10 +89,16 @@ def test_bloc_titles(framework: Framework) -> None:
         ("C1.1-2", "C1.1", "Les outils sélectionnés (Google Alerts, Talkwalker, Feedly)"),
         ("C1.2-2", "C1.2", "L’utilisation d’au moins deux méthodologies adaptées"),
         ("C1.5-3", "C1.5", "La cartographie des audiences est accompagnée de personas"),
-        ("C1.6-1", "C1.6", "Les objectifs stratégiques incluent au moins trois priorités mesurables"),
+        (
+            "C1.6-1",
+            "C1.6",
+            "Les objectifs stratégiques incluent au moins trois priorités mesurables",
+        ),
     ],
 )
-def test_spot_checked_criteria(framework: Framework, criterion: str, competency: str, starts: str) -> None:
+def test_spot_checked_criteria(
+    framework: Framework, criterion: str, competency: str, starts: str
+) -> None:
     assert framework.competency_of_criterion(criterion).code == competency
     assert framework.criterion(criterion).text.startswith(starts)
 
@@ -132,11 +141,15 @@ def seed_criterion_lines(corrected_seed: str) -> list[str]:
     seed = corrected_seed
     opening = re.compile(r"^((Les|La|Le|Chaque) |L[’']\w)\S* \S+")
     return [
-        line for line in seed.splitlines() if opening.match(line) and not line.startswith(EPREUVE_TEXT)
+        line
+        for line in seed.splitlines()
+        if opening.match(line) and not line.startswith(EPREUVE_TEXT)
     ]
 
 
-def test_every_seed_criterion_is_in_the_file(framework: Framework, seed_criterion_lines: list[str]) -> None:
+def test_every_seed_criterion_is_in_the_file(
+    framework: Framework, seed_criterion_lines: list[str]
+) -> None:
     ours = _heads([k.text for k in framework.criteria()])
     assert len(seed_criterion_lines) >= 120
     lost = [
@@ -152,7 +165,9 @@ def test_no_criterion_was_invented(framework: Framework, corrected_seed: str) ->
     source = _words(corrected_seed)
     invented = [
         k.code
-        for k, head in zip(framework.criteria(), _heads([k.text for k in framework.criteria()], 3), strict=True)
+        for k, head in zip(
+            framework.criteria(), _heads([k.text for k in framework.criteria()], 3), strict=True
+        )
         if head not in source
     ]
     assert invented == []

@@ -4,8 +4,9 @@ Revision ID: 0001
 Revises:
 Create Date: 2026-11-29
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
 
 from lti_tool.db import UTCDateTime
 
