@@ -1,0 +1,679 @@
+"""Write a framework as a CASE 1.1 package (CFPackage JSON), and read one back.
+
+The mapping, both ways:
+
+- the framework is the ``CFDocument``; what CASE has no field for (code, level, scale, rules,
+  the ``updated`` date) sits in its ``extensions.jalon``;
+- blocs, competencies and activities are ``CFItems`` (``extensions.jalon.kind`` says which);
+- the tree is ``isChildOf`` associations (bloc → document, competency → bloc, activity → bloc)
+  and an activity ``isRelatedTo`` the competencies it develops; ``sequenceNumber`` keeps the
+  order of the file;
+- each épreuve is a ``CFRubric`` whose ``CFRubricCriteria`` are the criteria of the
+  competencies it covers, each pointing at its competency through ``CFItemURI`` and carrying
+  the framework's scale as ``CFRubricCriterionLevels``. Criteria of a competency that no
+  épreuve covers (a framework without épreuves) go into one more rubric,
+  ``extensions.jalon.kind = "criteria"``, so that nothing is lost.
+
+Identifiers come from ``referentiel.identifiers`` and URIs from ``referentiel.iris``, and every
+``lastChangeDateTime`` is the framework's ``updated`` date at midnight UTC, or
+``2000-01-01T00:00:00Z`` when the file gives none: exporting twice gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections import deque
+from collections.abc import Iterable, Iterator
+from datetime import date
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from jsonschema import Draft201909Validator  # type: ignore[import-untyped]
+
+from referentiel.exports.yaml_file import to_document
+from referentiel.identifiers import framework_id, item_id
+from referentiel.iris import Kind, framework_iri, item_iri
+from referentiel.loader import FrameworkError, PathKey, Problem, load_document
+from referentiel.model import Competency, Framework
+from referentiel.schemas import FORMAT
+
+SCHEMA_RESOURCE = "data/case-v1p1-cfpackage.schema.json"
+# A fixed stamp for frameworks without an ``updated`` date, so that exports stay deterministic.
+EPOCH = "2000-01-01T00:00:00Z"
+ITEM_TYPES = {"bloc": "Bloc de compétences", "competency": "Compétence", "activity": "Activité"}
+_IRI_KINDS = {"bloc": Kind.BLOC, "competency": Kind.COMPETENCY, "activity": Kind.ACTIVITY}
+CRITERIA_RUBRIC_TITLE = "Critères d'évaluation"
+# What a package without Jalon extensions gets (see ``load_case``).
+DEFAULT_SCALE: tuple[dict[str, Any], ...] = (
+    {"code": "non_atteint", "label": "Non atteint", "label_en": "Not met", "is_passing": False},
+    {"code": "atteint", "label": "Atteint", "label_en": "Met", "is_passing": True},
+)
+DEFAULT_RULES: dict[str, Any] = {
+    "competency": "all_criteria",
+    "min_criteria": None,
+    "bloc": "all_competencies",
+    "certification": "all_blocs",
+}
+DEFAULT_MODALITY = ("etude_de_cas", "Étude de cas")
+
+
+def export_case(framework: Framework, base_url: str) -> dict[str, Any]:
+    """Return the framework as a CASE 1.1 ``CFPackage``; ``base_url`` roots every ``uri``."""
+    return _Writer(framework, base_url).package()
+
+
+def dump_case(framework: Framework, base_url: str) -> str:
+    """Return the CASE package as JSON text, the same bytes for the same framework."""
+    return json.dumps(export_case(framework, base_url), ensure_ascii=False, indent=2) + "\n"
+
+
+# One end of an association: the code that names it in the identifier, and its LinkGenURI.
+_End = tuple[str, dict[str, str]]
+
+
+def _stamp(updated: date | None) -> str:
+    return f"{updated.isoformat()}T00:00:00Z" if updated else EPOCH
+
+
+class _Writer:
+    """Build the package of one framework under one base URL."""
+
+    def __init__(self, framework: Framework, base_url: str) -> None:
+        self.framework = framework
+        self.base_url = base_url
+        self.code = framework.code
+        self.language = framework.identity.language
+        self.stamp = _stamp(framework.identity.updated)
+
+    def id(self, kind: str, code: str) -> str:
+        return str(item_id(self.code, kind, code))
+
+    def link(self, kind: str, code: str) -> dict[str, str]:
+        """Return the LinkURI of a bloc, competency or activity."""
+        iri = item_iri(self.base_url, self.code, _IRI_KINDS[kind], code)
+        return {"title": code, "identifier": self.id(kind, code), "uri": iri}
+
+    def package(self) -> dict[str, Any]:
+        identity = self.framework.identity
+        document = to_document(self.framework)
+        cf_document: dict[str, Any] = {
+            "identifier": str(framework_id(self.code)),
+            "uri": framework_iri(self.base_url, self.code),
+            "creator": identity.publisher,
+            "publisher": identity.publisher,
+            "title": identity.title,
+        }
+        if identity.description is not None:
+            cf_document["description"] = identity.description
+        cf_document |= {
+            "language": identity.language,
+            "version": identity.version,
+            "caseVersion": "1.1",
+            "lastChangeDateTime": self.stamp,
+            "extensions": {
+                "jalon": {
+                    "format": FORMAT,
+                    "code": self.code,
+                    "level": identity.level,
+                    "updated": document["framework"]["updated"],
+                    "scale": document["scale"],
+                    "rules": document["rules"],
+                }
+            },
+        }
+        return {
+            "CFDocument": cf_document,
+            "CFItems": list(self.items()),
+            "CFAssociations": list(self.associations()),
+            "CFRubrics": list(self.rubrics()),
+        }
+
+    def item(self, kind: str, code: str, statement: str, **jalon: Any) -> dict[str, Any]:
+        link = self.link(kind, code)
+        return {
+            "identifier": link["identifier"],
+            "fullStatement": statement,
+            "CFItemType": ITEM_TYPES[kind],
+            "uri": link["uri"],
+            "humanCodingScheme": code,
+            "language": self.language,
+            "lastChangeDateTime": self.stamp,
+            "extensions": {"jalon": {"kind": kind, **jalon}},
+        }
+
+    def items(self) -> Iterator[dict[str, Any]]:
+        for bloc in self.framework.blocs:
+            yield self.item("bloc", bloc.code, bloc.title)
+            for competency in bloc.competencies:
+                yield self.item("competency", competency.code, competency.statement)
+        for activity in self.framework.activities:
+            yield self.item("activity", activity.code, activity.title, tasks=list(activity.tasks))
+
+    def association(
+        self, origin: _End, kind: str, destination: _End, sequence: int
+    ) -> dict[str, Any]:
+        identifier = self.id("association", f"{origin[0]}|{kind}|{destination[0]}")
+        return {
+            "identifier": identifier,
+            "associationType": kind,
+            "sequenceNumber": sequence,
+            "uri": item_iri(self.base_url, self.code, Kind.ASSOCIATION, identifier),
+            "originNodeURI": dict(origin[1]),
+            "destinationNodeURI": dict(destination[1]),
+            "lastChangeDateTime": self.stamp,
+        }
+
+    def associations(self) -> Iterator[dict[str, Any]]:
+        document = (self.code, {
+            "title": self.framework.identity.title,
+            "identifier": str(framework_id(self.code)),
+            "uri": framework_iri(self.base_url, self.code),
+        })
+        for b, bloc in enumerate(self.framework.blocs, 1):
+            parent = (bloc.code, self.link("bloc", bloc.code))
+            yield self.association(parent, "isChildOf", document, b)
+            for c, competency in enumerate(bloc.competencies, 1):
+                child = (competency.code, self.link("competency", competency.code))
+                yield self.association(child, "isChildOf", parent, c)
+        # An activity's sequence is its place among all activities, as in the file.
+        for a, activity in enumerate(self.framework.activities, 1):
+            origin = (activity.code, self.link("activity", activity.code))
+            parent = (activity.bloc, self.link("bloc", activity.bloc))
+            yield self.association(origin, "isChildOf", parent, a)
+            for c, code in enumerate(activity.competencies, 1):
+                destination = (code, self.link("competency", code))
+                yield self.association(origin, "isRelatedTo", destination, c)
+
+    def rubrics(self) -> Iterator[dict[str, Any]]:
+        for epreuve in self.framework.epreuves:
+            identifier = self.id("epreuve", epreuve.code)
+            rubric: dict[str, Any] = {
+                "identifier": identifier,
+                "uri": item_iri(self.base_url, self.code, Kind.EPREUVE, epreuve.code),
+                "title": epreuve.title,
+                "description": epreuve.description,
+                "lastChangeDateTime": self.stamp,
+                "CFRubricCriteria": self.criteria(
+                    epreuve.code, identifier,
+                    [self.framework.competency(code) for code in epreuve.competencies],
+                ),
+                "extensions": {"jalon": {
+                    "code": epreuve.code,
+                    "modality": epreuve.modality.value,
+                    "modality_label": epreuve.modality_label,
+                    "deliverables": list(epreuve.deliverables),
+                    "interview": list(epreuve.interview),
+                    "preparation_time": epreuve.preparation_time,
+                    "competencies": list(epreuve.competencies),
+                }},
+            }
+            yield rubric
+        covered = {code for epreuve in self.framework.epreuves for code in epreuve.competencies}
+        uncovered = [c for c in self.framework.competencies() if c.code not in covered]
+        if uncovered:
+            # "criteria" cannot clash with an épreuve: no épreuve covers these competencies.
+            identifier = self.id("rubric", "criteria")
+            yield {
+                "identifier": identifier,
+                "uri": item_iri(self.base_url, self.code, Kind.CRITERION, ""),
+                "title": CRITERIA_RUBRIC_TITLE,
+                "lastChangeDateTime": self.stamp,
+                "CFRubricCriteria": self.criteria("criteria", identifier, uncovered),
+                "extensions": {"jalon": {"kind": "criteria"}},
+            }
+
+    def criteria(
+        self, key: str, rubric_id: str, competencies: Iterable[Competency]
+    ) -> list[dict[str, Any]]:
+        """Return the rubric criteria judging these competencies; ``key`` names the rubric."""
+        out: list[dict[str, Any]] = []
+        pairs = ((competency, criterion) for competency in competencies for criterion in
+                 competency.criteria)
+        for position, (competency, criterion) in enumerate(pairs, 1):
+            identifier = self.id("rubric-criterion", f"{key}/{criterion.code}")
+            iri = item_iri(self.base_url, self.code, Kind.CRITERION, criterion.code)
+            # Levels are qualified by the rubric too: a criterion judged by two épreuves
+            # appears in both rubrics, and identifiers must stay unique in the package.
+            levels = [
+                {
+                    "identifier": self.id("level", f"{key}/{criterion.code}/{level.code}"),
+                    "uri": f"{iri}#{level.code}",
+                    "quality": level.label,
+                    "score": float(index),
+                    "position": index + 1,
+                    "rubricCriterionId": identifier,
+                    "lastChangeDateTime": self.stamp,
+                }
+                for index, level in enumerate(self.framework.scale)
+            ]
+            out.append({
+                "identifier": identifier,
+                "uri": iri,
+                "category": competency.code,
+                "description": criterion.text,
+                "CFItemURI": self.link("competency", competency.code),
+                "weight": 1.0,
+                "position": position,
+                "rubricId": rubric_id,
+                "lastChangeDateTime": self.stamp,
+                "CFRubricCriterionLevels": levels,
+                "extensions": {"jalon": {"code": criterion.code}},
+            })
+        return out
+
+
+# --- Reading a package -------------------------------------------------------------------
+
+
+@cache
+def case_schema() -> dict[str, Any]:
+    """Return the CASE 1.1 CFPackage JSON schema shipped with the package."""
+    text = resources.files("referentiel").joinpath(SCHEMA_RESOURCE).read_text(encoding="utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+@cache
+def _validator() -> Any:
+    return Draft201909Validator(
+        case_schema(), format_checker=Draft201909Validator.FORMAT_CHECKER
+    )
+
+
+def load_case_text(text: str, source: str = "<string>") -> Framework:
+    """Load a framework from CASE JSON text; ``source`` names it in error messages."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        problem = Problem((), f"is not valid JSON: {exc.msg} (column {exc.colno})", exc.lineno)
+        raise FrameworkError(source, [problem]) from exc
+    return load_case(data, source)
+
+
+def load_case(data: Any, source: str = "<data>") -> Framework:
+    """Load a framework from a parsed CASE 1.1 package, or raise ``FrameworkError``.
+
+    The package is checked against the CASE schema, turned into the document a
+    ``jalon-referentiel/1`` file holds, and loaded by ``referentiel.loader.load_document``,
+    so every check of a framework file applies; each problem is located in the package
+    (``CFItems[3].humanCodingScheme``).
+
+    A package written by Jalon comes back whole. A package without Jalon extensions gets
+    these defaults:
+
+    - code: the slug of the document's title; level: none; version ``1.0`` and language
+      ``fr`` when the document has none; publisher: the creator when there is no publisher;
+      ``updated``: the date of ``lastChangeDateTime`` (none for ``2000-01-01T00:00:00Z``);
+    - scale: non_atteint / atteint (only *atteint* passes); rules: the defaults;
+    - an item's kind comes from its depth under the document: 1 bloc, 2 competency,
+      3 criterion of its competency (deeper is refused); codes are ``humanCodingScheme``,
+      else ``B1``, ``C1.2``, and ``<competency>-<n>`` for criteria by position;
+    - a rubric is an épreuve: code ``E<n>``, title and description from the rubric,
+      modality ``etude_de_cas``, no deliverables, interview or preparation time, covering
+      the competencies its criteria point at, in order.
+
+    A competency left without criteria is then reported by the usual checks.
+    """
+    problems = list(_schema_problems(data))
+    if problems:
+        raise FrameworkError(source, problems)
+    reader = _Reader(data)
+    document = reader.document()
+    if reader.problems:
+        raise FrameworkError(source, reader.problems)
+    try:
+        return load_document(document, source)
+    except FrameworkError as exc:
+        raise FrameworkError(source, [reader.locate(p) for p in exc.problems]) from exc
+
+
+def _schema_problems(data: Any) -> Iterator[Problem]:
+    for error in _validator().iter_errors(data):
+        path: PathKey = tuple(error.absolute_path)
+        if error.validator == "required":
+            missing = [name for name in error.validator_value
+                       if error.message.startswith(repr(name))]
+            yield Problem((*path, *missing[:1]), "is required")
+        else:
+            yield Problem(path, str(error.message))
+
+
+def _jalon(node: Any) -> dict[str, Any]:
+    """Return the ``extensions.jalon`` mapping of a CASE object, or an empty one."""
+    extensions = node.get("extensions") if isinstance(node, dict) else None
+    jalon = extensions.get("jalon") if isinstance(extensions, dict) else None
+    return jalon if isinstance(jalon, dict) else {}
+
+
+def slug(text: str) -> str:
+    """Return ``text`` as a framework code: ASCII lower-case words joined by hyphens."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-") or "referentiel"
+
+
+def _language(tag: str) -> str:
+    """Lower-case the primary subtag of a language tag (``FR-ca`` → ``fr-ca``), as files want."""
+    primary, _, rest = tag.partition("-")
+    return f"{primary.lower()}-{rest}" if rest else primary.lower()
+
+
+def _order(sequence: Any, index: int) -> tuple[float, int]:
+    """Sort by ``sequenceNumber`` (or ``position``) when there is one, then by place."""
+    return (sequence if isinstance(sequence, int) else float("inf"), index)
+
+
+_PARENT_KIND = {"bloc": "document", "competency": "bloc", "activity": "bloc",
+                "criterion": "competency"}
+_DEPTH_KIND = {1: "bloc", 2: "competency", 3: "criterion"}
+# Criteria as found in the package (rubric criteria, or items) with where each was found.
+_Found = list[tuple[dict[str, Any], PathKey]]
+_EPREUVE_EXTENSION = ("code", "modality", "modality_label", "deliverables", "interview",
+                      "preparation_time", "competencies")
+
+
+class _Reader:
+    """Turn a schema-valid package into a framework document, noting where each part came from."""
+
+    def __init__(self, package: dict[str, Any]) -> None:
+        self.package = package
+        self.problems: list[Problem] = []
+        # Path in the framework document -> path in the package; see ``locate``.
+        self.origins: dict[PathKey, PathKey] = {}
+        self.cf_document: dict[str, Any] = package["CFDocument"]
+        self.root: str = self.cf_document["identifier"]
+        self.items: dict[str, tuple[int, dict[str, Any]]] = {}
+        self.parent: dict[str, tuple[str, int]] = {}  # child -> (parent, association index)
+        self.children: dict[str, list[tuple[Any, int, str]]] = {}
+        self.related: dict[str, list[tuple[Any, int, str]]] = {}
+        self.kind: dict[str, str] = {}
+        self.orphans: set[str] = set()  # items whose isChildOf is already reported
+        # Per rubric: the competencies its criteria point at, in order, and where.
+        self.covered: list[list[tuple[str, PathKey]]] = []
+
+    def problem(self, path: PathKey, message: str) -> None:
+        self.problems.append(Problem(path, message))
+
+    def locate(self, problem: Problem) -> Problem:
+        """Move a problem found in the framework document to where it comes from in the package."""
+        for end in range(len(problem.path), -1, -1):
+            origin = self.origins.get(problem.path[:end])
+            if origin is not None:
+                return Problem((*origin, *problem.path[end:]), problem.message, problem.line)
+        return problem
+
+    def name(self, identifier: str) -> str:
+        if identifier == self.root:
+            return "the document"
+        index, item = self.items[identifier]
+        code = item.get("humanCodingScheme", f"CFItems[{index}]")
+        return f"{self.kind.get(identifier, 'item')} {code}"
+
+    # The tree.
+
+    def read_items(self) -> None:
+        for i, item in enumerate(self.package.get("CFItems", [])):
+            identifier = item["identifier"]
+            if identifier in self.items or identifier == self.root:
+                self.problem(("CFItems", i, "identifier"), f"duplicate identifier {identifier}")
+            else:
+                self.items[identifier] = (i, item)
+
+    def read_associations(self) -> None:
+        for i, association in enumerate(self.package.get("CFAssociations", [])):
+            kind = association["associationType"]
+            origin = association["originNodeURI"]["identifier"]
+            destination = association["destinationNodeURI"]["identifier"]
+            entry = (association.get("sequenceNumber"), i, origin)
+            if kind == "isChildOf":
+                if destination not in self.items and destination != self.root:
+                    self.orphans.add(origin)
+                if origin not in self.items:
+                    self.problem(("CFAssociations", i, "originNodeURI"),
+                                 f"isChildOf names an unknown item {origin}")
+                elif destination not in self.items and destination != self.root:
+                    self.problem(("CFAssociations", i, "destinationNodeURI"),
+                                 f"isChildOf points at an unknown node {destination}")
+                elif origin in self.parent:
+                    first = self.parent[origin][1]
+                    self.problem(("CFAssociations", i), "gives a second parent to an item "
+                                 f"(first in CFAssociations[{first}])")
+                else:
+                    self.parent[origin] = (destination, i)
+                    self.children.setdefault(destination, []).append(entry)
+            elif kind == "isRelatedTo":
+                self.related.setdefault(origin, []).append((*entry[:2], destination))
+
+    def classify(self) -> None:
+        """Give each item its kind, from its Jalon extension or its depth under the document."""
+        depth = {self.root: 0}
+        queue = deque([self.root])
+        while queue:
+            node = queue.popleft()
+            for _, _, child in self.children.get(node, []):
+                if child not in depth:
+                    depth[child] = depth[node] + 1
+                    queue.append(child)
+        for identifier, (i, item) in self.items.items():
+            if identifier not in depth:
+                if identifier in self.orphans:
+                    continue
+                if identifier in self.parent:
+                    self.problem(("CFItems", i), "does not reach the document through isChildOf")
+                else:
+                    self.problem(("CFItems", i), "is attached to nothing: it has no isChildOf")
+                continue
+            kind = _jalon(item).get("kind")
+            if kind not in _PARENT_KIND:
+                kind = _DEPTH_KIND.get(depth[identifier])
+            if kind is None:
+                self.problem(("CFItems", i), "is nested too deep: Jalon holds blocs, their "
+                             "competencies and the criteria of these")
+                continue
+            self.kind[identifier] = kind
+        for identifier, kind in self.kind.items():
+            parent, a = self.parent[identifier]
+            parent_kind = "document" if parent == self.root else self.kind.get(parent)
+            if parent_kind != _PARENT_KIND[kind]:
+                self.problem(("CFAssociations", a), f"makes a {kind} the child of "
+                             f"{self.name(parent)}: it must be the child of a {_PARENT_KIND[kind]}")
+
+    def children_of(self, node: str, kind: str) -> list[str]:
+        entries = sorted(self.children.get(node, []), key=lambda e: _order(e[0], e[1]))
+        return [child for _, _, child in entries if self.kind.get(child) == kind]
+
+    # The document.
+
+    def document(self) -> dict[str, Any]:
+        self.read_items()
+        self.read_associations()
+        self.classify()
+        if self.problems:
+            return {}
+        jalon = _jalon(self.cf_document)
+        codes: dict[str, str] = {}
+        criteria = self.read_rubrics()
+        blocs = self.blocs(codes, criteria)
+        document: dict[str, Any] = {
+            "format": jalon.get("format", FORMAT),
+            "framework": self.identity(jalon),
+            "scale": jalon.get("scale", [dict(level) for level in DEFAULT_SCALE]),
+            "rules": jalon.get("rules", dict(DEFAULT_RULES)),
+            "blocs": blocs,
+            "activities": self.activities(codes),
+            "epreuves": self.epreuves(codes),
+        }
+        extension = ("CFDocument", "extensions", "jalon")
+        for key in ("format", "scale", "rules"):
+            self.origins[(key,)] = (*extension, key)
+        return document
+
+    def identity(self, jalon: dict[str, Any]) -> dict[str, Any]:
+        cf = self.cf_document
+        stamp = cf["lastChangeDateTime"]
+        fields = {
+            "code": ("code", jalon["code"]) if "code" in jalon else ("title", slug(cf["title"])),
+            "title": ("title", cf["title"]),
+            "level": ("level", jalon.get("level")),
+            "version": ("version", cf.get("version") or "1.0"),
+            "language": ("language", _language(cf.get("language") or "fr")),
+            "publisher": ("publisher", cf.get("publisher") or cf["creator"]),
+            "description": ("description", cf.get("description")),
+            "updated": ("updated", jalon["updated"]) if "updated" in jalon else (
+                "lastChangeDateTime", None if stamp == EPOCH else stamp[:10]),
+        }
+        self.origins[("framework",)] = ("CFDocument",)
+        out: dict[str, Any] = {}
+        for key, (case_key, value) in fields.items():
+            in_extension = key in ("code", "level", "updated") and case_key == key
+            where = ("CFDocument", "extensions", "jalon") if in_extension else ("CFDocument",)
+            self.origins[("framework", key)] = (*where, case_key)
+            out[key] = value
+        return out
+
+    def read_rubrics(self) -> dict[str, _Found]:
+        """Collect each competency's criteria from the rubrics, keeping the first of each uri."""
+        criteria: dict[str, _Found] = {}
+        seen: set[tuple[str, str]] = set()
+        for r, rubric in enumerate(self.package.get("CFRubrics", [])):
+            covers: list[tuple[str, PathKey]] = []
+            entries = list(enumerate(rubric.get("CFRubricCriteria", [])))
+            for q, criterion in sorted(entries, key=lambda e: _order(e[1].get("position"), e[0])):
+                where: PathKey = ("CFRubrics", r, "CFRubricCriteria", q)
+                link = criterion.get("CFItemURI")
+                if link is None:
+                    self.problem(where, "criterion without competency: it has no CFItemURI")
+                    continue
+                target = link["identifier"]
+                if target not in self.items:
+                    self.problem((*where, "CFItemURI"), f"points at an unknown item {target}")
+                    continue
+                if self.kind.get(target) != "competency":
+                    self.problem((*where, "CFItemURI"),
+                                 f"points at {self.name(target)}, which is not a competency")
+                    continue
+                if target not in {c for c, _ in covers}:
+                    covers.append((target, (*where, "CFItemURI")))
+                if (target, criterion["uri"]) not in seen:
+                    seen.add((target, criterion["uri"]))
+                    criteria.setdefault(target, []).append((criterion, where))
+            self.covered.append(covers)
+        return criteria
+
+    def blocs(self, codes: dict[str, str], criteria: dict[str, _Found]) -> list[dict[str, Any]]:
+        blocs: list[dict[str, Any]] = []
+        for b, bloc_id in enumerate(self.children_of(self.root, "bloc")):
+            i, item = self.items[bloc_id]
+            code = item.get("humanCodingScheme") or f"B{b + 1}"
+            codes[bloc_id] = code
+            self.map_item(("blocs", b), i, title="fullStatement")
+            competencies: list[dict[str, Any]] = []
+            for c, competency_id in enumerate(self.children_of(bloc_id, "competency")):
+                j, competency = self.items[competency_id]
+                codes[competency_id] = competency.get("humanCodingScheme") or f"C{b + 1}.{c + 1}"
+                at: PathKey = ("blocs", b, "competencies", c)
+                self.map_item(at, j, statement="fullStatement")
+                competencies.append({
+                    "code": codes[competency_id],
+                    "statement": competency["fullStatement"],
+                    "criteria": self.criteria(at, codes[competency_id], [
+                        *criteria.get(competency_id, []),
+                        *self.item_criteria(competency_id),
+                    ]),
+                })
+            blocs.append({"code": code, "title": item["fullStatement"],
+                          "competencies": competencies})
+        return blocs
+
+    def item_criteria(self, competency_id: str) -> Iterator[tuple[dict[str, Any], PathKey]]:
+        """Yield the criteria a package without rubrics gives as items under a competency."""
+        for criterion_id in self.children_of(competency_id, "criterion"):
+            i, item = self.items[criterion_id]
+            text = {"description": item["fullStatement"]}
+            jalon = {"code": item["humanCodingScheme"]} if item.get("humanCodingScheme") else {}
+            yield text | {"extensions": {"jalon": jalon}}, ("CFItems", i)
+
+    def criteria(self, at: PathKey, competency: str, found: _Found) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for k, (criterion, where) in enumerate(found):
+            jalon = _jalon(criterion)
+            self.origins[(*at, "criteria", k)] = where
+            if where[0] == "CFItems":
+                self.origins[(*at, "criteria", k, "text")] = (*where, "fullStatement")
+                self.origins[(*at, "criteria", k, "code")] = (*where, "humanCodingScheme")
+            else:
+                self.origins[(*at, "criteria", k, "text")] = (*where, "description")
+                self.origins[(*at, "criteria", k, "code")] = (*where, "extensions", "jalon", "code")
+            out.append({"code": jalon.get("code", f"{competency}-{k + 1}"),
+                        "text": criterion.get("description", "")})
+        return out
+
+    def map_item(self, at: PathKey, index: int, **fields: str) -> None:
+        self.origins[at] = ("CFItems", index)
+        self.origins[(*at, "code")] = ("CFItems", index, "humanCodingScheme")
+        for key, case_key in fields.items():
+            self.origins[(*at, key)] = ("CFItems", index, case_key)
+
+    def activities(self, codes: dict[str, str]) -> list[dict[str, Any]]:
+        found = [(self.parent[a][1], a) for a, kind in self.kind.items() if kind == "activity"]
+        sequence = [a.get("sequenceNumber") for a in self.package["CFAssociations"]]
+        ordered = sorted(found, key=lambda e: _order(sequence[e[0]], e[0]))
+        out: list[dict[str, Any]] = []
+        for n, (_, activity_id) in enumerate(ordered):
+            i, item = self.items[activity_id]
+            self.map_item(("activities", n), i, title="fullStatement")
+            competencies: list[str] = []
+            related = sorted(self.related.get(activity_id, []), key=lambda e: _order(e[0], e[1]))
+            for _, a, target in related:
+                if self.kind.get(target) == "competency":
+                    self.origins[("activities", n, "competencies", len(competencies))] = (
+                        "CFAssociations", a)
+                    competencies.append(codes[target])
+                else:
+                    what = self.name(target) if target in self.items else f"unknown node {target}"
+                    self.problem(("CFAssociations", a, "destinationNodeURI"),
+                                 f"relates an activity to {what}: it must be a competency")
+            self.origins[("activities", n, "tasks")] = ("CFItems", i, "extensions", "jalon",
+                                                        "tasks")
+            out.append({
+                "code": item.get("humanCodingScheme") or f"A{n + 1}",
+                "bloc": codes[self.parent[activity_id][0]],
+                "title": item["fullStatement"],
+                "tasks": _jalon(item).get("tasks", []),
+                "competencies": competencies,
+            })
+        return out
+
+    def epreuves(self, codes: dict[str, str]) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for r, rubric in enumerate(self.package.get("CFRubrics", [])):
+            jalon = _jalon(rubric)
+            if jalon.get("kind") == "criteria":
+                continue
+            e = len(out)
+            title = rubric.get("title") or f"Épreuve {e + 1}"
+            epreuve: dict[str, Any] = {
+                "code": f"E{e + 1}",
+                "title": title,
+                "modality": DEFAULT_MODALITY[0],
+                "modality_label": DEFAULT_MODALITY[1],
+                "description": rubric.get("description") or title,
+                "deliverables": [],
+                "interview": [],
+                "preparation_time": None,
+                "competencies": [codes[c] for c, _ in self.covered[r]],
+            }
+            self.origins[("epreuves", e)] = ("CFRubrics", r)
+            for key in ("title", "description"):
+                self.origins[("epreuves", e, key)] = ("CFRubrics", r, key)
+            for i, (_, where) in enumerate(self.covered[r]):
+                self.origins[("epreuves", e, "competencies", i)] = where
+            for key in _EPREUVE_EXTENSION:
+                if key in jalon:
+                    epreuve[key] = jalon[key]
+                    self.origins[("epreuves", e, key)] = ("CFRubrics", r, "extensions", "jalon",
+                                                          key)
+            out.append(epreuve)
+        return out
