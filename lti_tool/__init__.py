@@ -24,8 +24,9 @@ def create_app(settings: Settings | None = None, **services: Any) -> Flask:
         SECRET_KEY=settings.secret_key,
         JALON=settings,
         MAX_CONTENT_LENGTH=16 * 1024 * 1024,
-        JSON_SORT_KEYS=False,
     )
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.json.sort_keys = False  # type: ignore[attr-defined]
     # One reverse proxy in front sets X-Forwarded-For/Proto/Host; trust exactly that hop.
     app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
     database = services.pop("database", None) or Database(settings.database_url)
