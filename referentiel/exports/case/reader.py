@@ -1,23 +1,4 @@
-"""Write a framework as a CASE 1.1 package (CFPackage JSON), and read one back.
-
-The mapping, both ways:
-
-- the framework is the ``CFDocument``; what CASE has no field for (code, level, scale, rules,
-  the ``updated`` date) sits in its ``extensions.jalon``;
-- blocs, competencies and activities are ``CFItems`` (``extensions.jalon.kind`` says which);
-- the tree is ``isChildOf`` associations (bloc → document, competency → bloc, activity → bloc)
-  and an activity ``isRelatedTo`` the competencies it develops; ``sequenceNumber`` keeps the
-  order of the file;
-- each épreuve is a ``CFRubric`` whose ``CFRubricCriteria`` are the criteria of the
-  competencies it covers, each pointing at its competency through ``CFItemURI`` and carrying
-  the framework's scale as ``CFRubricCriterionLevels``. Criteria of a competency that no
-  épreuve covers (a framework without épreuves) go into one more rubric,
-  ``extensions.jalon.kind = "criteria"``, so that nothing is lost.
-
-Identifiers come from ``referentiel.identifiers`` and URIs from ``referentiel.iris``, and every
-``lastChangeDateTime`` is the framework's ``updated`` date at midnight UTC, or
-``2000-01-01T00:00:00Z`` when the file gives none: exporting twice gives the same bytes.
-"""
+"""Read a CASE 1.1 CFPackage back into a framework (see ``referentiel.exports.case``)."""
 
 from __future__ import annotations
 
@@ -25,27 +6,19 @@ import json
 import re
 import unicodedata
 from collections import deque
-from collections.abc import Iterable, Iterator
-from datetime import date
+from collections.abc import Iterator
 from functools import cache
 from importlib import resources
 from typing import Any
 
 from jsonschema import Draft201909Validator  # type: ignore[import-untyped]
 
-from referentiel.exports.yaml_file import to_document
-from referentiel.identifiers import framework_id, item_id
-from referentiel.iris import Kind, framework_iri, item_iri
+from referentiel.exports.case.writer import EPOCH
 from referentiel.loader import FrameworkError, PathKey, Problem, load_document
-from referentiel.model import Competency, Framework
+from referentiel.model import Framework
 from referentiel.schemas import FORMAT
 
 SCHEMA_RESOURCE = "data/case-v1p1-cfpackage.schema.json"
-# A fixed stamp for frameworks without an ``updated`` date, so that exports stay deterministic.
-EPOCH = "2000-01-01T00:00:00Z"
-ITEM_TYPES = {"bloc": "Bloc de compétences", "competency": "Compétence", "activity": "Activité"}
-_IRI_KINDS = {"bloc": Kind.BLOC, "competency": Kind.COMPETENCY, "activity": Kind.ACTIVITY}
-CRITERIA_RUBRIC_TITLE = "Critères d'évaluation"
 # What a package without Jalon extensions gets (see ``load_case``).
 DEFAULT_SCALE: tuple[dict[str, Any], ...] = (
     {"code": "non_atteint", "label": "Non atteint", "label_en": "Not met", "is_passing": False},
@@ -60,214 +33,6 @@ DEFAULT_RULES: dict[str, Any] = {
 DEFAULT_MODALITY = ("etude_de_cas", "Étude de cas")
 
 
-def export_case(framework: Framework, base_url: str) -> dict[str, Any]:
-    """Return the framework as a CASE 1.1 ``CFPackage``; ``base_url`` roots every ``uri``."""
-    return _Writer(framework, base_url).package()
-
-
-def dump_case(framework: Framework, base_url: str) -> str:
-    """Return the CASE package as JSON text, the same bytes for the same framework."""
-    return json.dumps(export_case(framework, base_url), ensure_ascii=False, indent=2) + "\n"
-
-
-# One end of an association: the code that names it in the identifier, and its LinkGenURI.
-_End = tuple[str, dict[str, str]]
-
-
-def _stamp(updated: date | None) -> str:
-    return f"{updated.isoformat()}T00:00:00Z" if updated else EPOCH
-
-
-class _Writer:
-    """Build the package of one framework under one base URL."""
-
-    def __init__(self, framework: Framework, base_url: str) -> None:
-        self.framework = framework
-        self.base_url = base_url
-        self.code = framework.code
-        self.language = framework.identity.language
-        self.stamp = _stamp(framework.identity.updated)
-
-    def id(self, kind: str, code: str) -> str:
-        return str(item_id(self.code, kind, code))
-
-    def link(self, kind: str, code: str) -> dict[str, str]:
-        """Return the LinkURI of a bloc, competency or activity."""
-        iri = item_iri(self.base_url, self.code, _IRI_KINDS[kind], code)
-        return {"title": code, "identifier": self.id(kind, code), "uri": iri}
-
-    def package(self) -> dict[str, Any]:
-        identity = self.framework.identity
-        document = to_document(self.framework)
-        cf_document: dict[str, Any] = {
-            "identifier": str(framework_id(self.code)),
-            "uri": framework_iri(self.base_url, self.code),
-            "creator": identity.publisher,
-            "publisher": identity.publisher,
-            "title": identity.title,
-        }
-        if identity.description is not None:
-            cf_document["description"] = identity.description
-        cf_document |= {
-            "language": identity.language,
-            "version": identity.version,
-            "caseVersion": "1.1",
-            "lastChangeDateTime": self.stamp,
-            "extensions": {
-                "jalon": {
-                    "format": FORMAT,
-                    "code": self.code,
-                    "level": identity.level,
-                    "updated": document["framework"]["updated"],
-                    "scale": document["scale"],
-                    "rules": document["rules"],
-                }
-            },
-        }
-        return {
-            "CFDocument": cf_document,
-            "CFItems": list(self.items()),
-            "CFAssociations": list(self.associations()),
-            "CFRubrics": list(self.rubrics()),
-        }
-
-    def item(self, kind: str, code: str, statement: str, **jalon: Any) -> dict[str, Any]:
-        link = self.link(kind, code)
-        return {
-            "identifier": link["identifier"],
-            "fullStatement": statement,
-            "CFItemType": ITEM_TYPES[kind],
-            "uri": link["uri"],
-            "humanCodingScheme": code,
-            "language": self.language,
-            "lastChangeDateTime": self.stamp,
-            "extensions": {"jalon": {"kind": kind, **jalon}},
-        }
-
-    def items(self) -> Iterator[dict[str, Any]]:
-        for bloc in self.framework.blocs:
-            yield self.item("bloc", bloc.code, bloc.title)
-            for competency in bloc.competencies:
-                yield self.item("competency", competency.code, competency.statement)
-        for activity in self.framework.activities:
-            yield self.item("activity", activity.code, activity.title, tasks=list(activity.tasks))
-
-    def association(
-        self, origin: _End, kind: str, destination: _End, sequence: int
-    ) -> dict[str, Any]:
-        identifier = self.id("association", f"{origin[0]}|{kind}|{destination[0]}")
-        return {
-            "identifier": identifier,
-            "associationType": kind,
-            "sequenceNumber": sequence,
-            "uri": item_iri(self.base_url, self.code, Kind.ASSOCIATION, identifier),
-            "originNodeURI": dict(origin[1]),
-            "destinationNodeURI": dict(destination[1]),
-            "lastChangeDateTime": self.stamp,
-        }
-
-    def associations(self) -> Iterator[dict[str, Any]]:
-        document = (self.code, {
-            "title": self.framework.identity.title,
-            "identifier": str(framework_id(self.code)),
-            "uri": framework_iri(self.base_url, self.code),
-        })
-        for b, bloc in enumerate(self.framework.blocs, 1):
-            parent = (bloc.code, self.link("bloc", bloc.code))
-            yield self.association(parent, "isChildOf", document, b)
-            for c, competency in enumerate(bloc.competencies, 1):
-                child = (competency.code, self.link("competency", competency.code))
-                yield self.association(child, "isChildOf", parent, c)
-        # An activity's sequence is its place among all activities, as in the file.
-        for a, activity in enumerate(self.framework.activities, 1):
-            origin = (activity.code, self.link("activity", activity.code))
-            parent = (activity.bloc, self.link("bloc", activity.bloc))
-            yield self.association(origin, "isChildOf", parent, a)
-            for c, code in enumerate(activity.competencies, 1):
-                destination = (code, self.link("competency", code))
-                yield self.association(origin, "isRelatedTo", destination, c)
-
-    def rubrics(self) -> Iterator[dict[str, Any]]:
-        for epreuve in self.framework.epreuves:
-            identifier = self.id("epreuve", epreuve.code)
-            rubric: dict[str, Any] = {
-                "identifier": identifier,
-                "uri": item_iri(self.base_url, self.code, Kind.EPREUVE, epreuve.code),
-                "title": epreuve.title,
-                "description": epreuve.description,
-                "lastChangeDateTime": self.stamp,
-                "CFRubricCriteria": self.criteria(
-                    epreuve.code, identifier,
-                    [self.framework.competency(code) for code in epreuve.competencies],
-                ),
-                "extensions": {"jalon": {
-                    "code": epreuve.code,
-                    "modality": epreuve.modality.value,
-                    "modality_label": epreuve.modality_label,
-                    "deliverables": list(epreuve.deliverables),
-                    "interview": list(epreuve.interview),
-                    "preparation_time": epreuve.preparation_time,
-                    "competencies": list(epreuve.competencies),
-                }},
-            }
-            yield rubric
-        covered = {code for epreuve in self.framework.epreuves for code in epreuve.competencies}
-        uncovered = [c for c in self.framework.competencies() if c.code not in covered]
-        if uncovered:
-            # "criteria" cannot clash with an épreuve: no épreuve covers these competencies.
-            identifier = self.id("rubric", "criteria")
-            yield {
-                "identifier": identifier,
-                "uri": item_iri(self.base_url, self.code, Kind.CRITERION, ""),
-                "title": CRITERIA_RUBRIC_TITLE,
-                "lastChangeDateTime": self.stamp,
-                "CFRubricCriteria": self.criteria("criteria", identifier, uncovered),
-                "extensions": {"jalon": {"kind": "criteria"}},
-            }
-
-    def criteria(
-        self, key: str, rubric_id: str, competencies: Iterable[Competency]
-    ) -> list[dict[str, Any]]:
-        """Return the rubric criteria judging these competencies; ``key`` names the rubric."""
-        out: list[dict[str, Any]] = []
-        pairs = ((competency, criterion) for competency in competencies for criterion in
-                 competency.criteria)
-        for position, (competency, criterion) in enumerate(pairs, 1):
-            identifier = self.id("rubric-criterion", f"{key}/{criterion.code}")
-            iri = item_iri(self.base_url, self.code, Kind.CRITERION, criterion.code)
-            # Levels are qualified by the rubric too: a criterion judged by two épreuves
-            # appears in both rubrics, and identifiers must stay unique in the package.
-            levels = [
-                {
-                    "identifier": self.id("level", f"{key}/{criterion.code}/{level.code}"),
-                    "uri": f"{iri}#{level.code}",
-                    "quality": level.label,
-                    "score": float(index),
-                    "position": index + 1,
-                    "rubricCriterionId": identifier,
-                    "lastChangeDateTime": self.stamp,
-                }
-                for index, level in enumerate(self.framework.scale)
-            ]
-            out.append({
-                "identifier": identifier,
-                "uri": iri,
-                "category": competency.code,
-                "description": criterion.text,
-                "CFItemURI": self.link("competency", competency.code),
-                "weight": 1.0,
-                "position": position,
-                "rubricId": rubric_id,
-                "lastChangeDateTime": self.stamp,
-                "CFRubricCriterionLevels": levels,
-                "extensions": {"jalon": {"code": criterion.code}},
-            })
-        return out
-
-
-# --- Reading a package -------------------------------------------------------------------
-
-
 @cache
 def case_schema() -> dict[str, Any]:
     """Return the CASE 1.1 CFPackage JSON schema shipped with the package."""
@@ -278,9 +43,7 @@ def case_schema() -> dict[str, Any]:
 
 @cache
 def _validator() -> Any:
-    return Draft201909Validator(
-        case_schema(), format_checker=Draft201909Validator.FORMAT_CHECKER
-    )
+    return Draft201909Validator(case_schema(), format_checker=Draft201909Validator.FORMAT_CHECKER)
 
 
 def load_case_text(text: str, source: str = "<string>") -> Framework:
@@ -334,8 +97,9 @@ def _schema_problems(data: Any) -> Iterator[Problem]:
     for error in _validator().iter_errors(data):
         path: PathKey = tuple(error.absolute_path)
         if error.validator == "required":
-            missing = [name for name in error.validator_value
-                       if error.message.startswith(repr(name))]
+            missing = [
+                name for name in error.validator_value if error.message.startswith(repr(name))
+            ]
             yield Problem((*path, *missing[:1]), "is required")
         else:
             yield Problem(path, str(error.message))
@@ -365,13 +129,24 @@ def _order(sequence: Any, index: int) -> tuple[float, int]:
     return (sequence if isinstance(sequence, int) else float("inf"), index)
 
 
-_PARENT_KIND = {"bloc": "document", "competency": "bloc", "activity": "bloc",
-                "criterion": "competency"}
+_PARENT_KIND = {
+    "bloc": "document",
+    "competency": "bloc",
+    "activity": "bloc",
+    "criterion": "competency",
+}
 _DEPTH_KIND = {1: "bloc", 2: "competency", 3: "criterion"}
 # Criteria as found in the package (rubric criteria, or items) with where each was found.
 _Found = list[tuple[dict[str, Any], PathKey]]
-_EPREUVE_EXTENSION = ("code", "modality", "modality_label", "deliverables", "interview",
-                      "preparation_time", "competencies")
+_EPREUVE_EXTENSION = (
+    "code",
+    "modality",
+    "modality_label",
+    "deliverables",
+    "interview",
+    "preparation_time",
+    "competencies",
+)
 
 
 class _Reader:
@@ -431,15 +206,21 @@ class _Reader:
                 if destination not in self.items and destination != self.root:
                     self.orphans.add(origin)
                 if origin not in self.items:
-                    self.problem(("CFAssociations", i, "originNodeURI"),
-                                 f"isChildOf names an unknown item {origin}")
+                    self.problem(
+                        ("CFAssociations", i, "originNodeURI"),
+                        f"isChildOf names an unknown item {origin}",
+                    )
                 elif destination not in self.items and destination != self.root:
-                    self.problem(("CFAssociations", i, "destinationNodeURI"),
-                                 f"isChildOf points at an unknown node {destination}")
+                    self.problem(
+                        ("CFAssociations", i, "destinationNodeURI"),
+                        f"isChildOf points at an unknown node {destination}",
+                    )
                 elif origin in self.parent:
                     first = self.parent[origin][1]
-                    self.problem(("CFAssociations", i), "gives a second parent to an item "
-                                 f"(first in CFAssociations[{first}])")
+                    self.problem(
+                        ("CFAssociations", i),
+                        f"gives a second parent to an item (first in CFAssociations[{first}])",
+                    )
                 else:
                     self.parent[origin] = (destination, i)
                     self.children.setdefault(destination, []).append(entry)
@@ -469,16 +250,22 @@ class _Reader:
             if kind not in _PARENT_KIND:
                 kind = _DEPTH_KIND.get(depth[identifier])
             if kind is None:
-                self.problem(("CFItems", i), "is nested too deep: Jalon holds blocs, their "
-                             "competencies and the criteria of these")
+                self.problem(
+                    ("CFItems", i),
+                    "is nested too deep: Jalon holds blocs, their "
+                    "competencies and the criteria of these",
+                )
                 continue
             self.kind[identifier] = kind
         for identifier, kind in self.kind.items():
             parent, a = self.parent[identifier]
             parent_kind = "document" if parent == self.root else self.kind.get(parent)
             if parent_kind != _PARENT_KIND[kind]:
-                self.problem(("CFAssociations", a), f"makes a {kind} the child of "
-                             f"{self.name(parent)}: it must be the child of a {_PARENT_KIND[kind]}")
+                self.problem(
+                    ("CFAssociations", a),
+                    f"makes a {kind} the child of "
+                    f"{self.name(parent)}: it must be the child of a {_PARENT_KIND[kind]}",
+                )
 
     def children_of(self, node: str, kind: str) -> list[str]:
         entries = sorted(self.children.get(node, []), key=lambda e: _order(e[0], e[1]))
@@ -521,8 +308,9 @@ class _Reader:
             "language": ("language", _language(cf.get("language") or "fr")),
             "publisher": ("publisher", cf.get("publisher") or cf["creator"]),
             "description": ("description", cf.get("description")),
-            "updated": ("updated", jalon["updated"]) if "updated" in jalon else (
-                "lastChangeDateTime", None if stamp == EPOCH else stamp[:10]),
+            "updated": ("updated", jalon["updated"])
+            if "updated" in jalon
+            else ("lastChangeDateTime", None if stamp == EPOCH else stamp[:10]),
         }
         self.origins[("framework",)] = ("CFDocument",)
         out: dict[str, Any] = {}
@@ -551,8 +339,10 @@ class _Reader:
                     self.problem((*where, "CFItemURI"), f"points at an unknown item {target}")
                     continue
                 if self.kind.get(target) != "competency":
-                    self.problem((*where, "CFItemURI"),
-                                 f"points at {self.name(target)}, which is not a competency")
+                    self.problem(
+                        (*where, "CFItemURI"),
+                        f"points at {self.name(target)}, which is not a competency",
+                    )
                     continue
                 if target not in {c for c, _ in covers}:
                     covers.append((target, (*where, "CFItemURI")))
@@ -575,16 +365,23 @@ class _Reader:
                 codes[competency_id] = competency.get("humanCodingScheme") or f"C{b + 1}.{c + 1}"
                 at: PathKey = ("blocs", b, "competencies", c)
                 self.map_item(at, j, statement="fullStatement")
-                competencies.append({
-                    "code": codes[competency_id],
-                    "statement": competency["fullStatement"],
-                    "criteria": self.criteria(at, codes[competency_id], [
-                        *criteria.get(competency_id, []),
-                        *self.item_criteria(competency_id),
-                    ]),
-                })
-            blocs.append({"code": code, "title": item["fullStatement"],
-                          "competencies": competencies})
+                competencies.append(
+                    {
+                        "code": codes[competency_id],
+                        "statement": competency["fullStatement"],
+                        "criteria": self.criteria(
+                            at,
+                            codes[competency_id],
+                            [
+                                *criteria.get(competency_id, []),
+                                *self.item_criteria(competency_id),
+                            ],
+                        ),
+                    }
+                )
+            blocs.append(
+                {"code": code, "title": item["fullStatement"], "competencies": competencies}
+            )
         return blocs
 
     def item_criteria(self, competency_id: str) -> Iterator[tuple[dict[str, Any], PathKey]]:
@@ -606,8 +403,12 @@ class _Reader:
             else:
                 self.origins[(*at, "criteria", k, "text")] = (*where, "description")
                 self.origins[(*at, "criteria", k, "code")] = (*where, "extensions", "jalon", "code")
-            out.append({"code": jalon.get("code", f"{competency}-{k + 1}"),
-                        "text": criterion.get("description", "")})
+            out.append(
+                {
+                    "code": jalon.get("code", f"{competency}-{k + 1}"),
+                    "text": criterion.get("description", ""),
+                }
+            )
         return out
 
     def map_item(self, at: PathKey, index: int, **fields: str) -> None:
@@ -629,21 +430,32 @@ class _Reader:
             for _, a, target in related:
                 if self.kind.get(target) == "competency":
                     self.origins[("activities", n, "competencies", len(competencies))] = (
-                        "CFAssociations", a)
+                        "CFAssociations",
+                        a,
+                    )
                     competencies.append(codes[target])
                 else:
                     what = self.name(target) if target in self.items else f"unknown node {target}"
-                    self.problem(("CFAssociations", a, "destinationNodeURI"),
-                                 f"relates an activity to {what}: it must be a competency")
-            self.origins[("activities", n, "tasks")] = ("CFItems", i, "extensions", "jalon",
-                                                        "tasks")
-            out.append({
-                "code": item.get("humanCodingScheme") or f"A{n + 1}",
-                "bloc": codes[self.parent[activity_id][0]],
-                "title": item["fullStatement"],
-                "tasks": _jalon(item).get("tasks", []),
-                "competencies": competencies,
-            })
+                    self.problem(
+                        ("CFAssociations", a, "destinationNodeURI"),
+                        f"relates an activity to {what}: it must be a competency",
+                    )
+            self.origins[("activities", n, "tasks")] = (
+                "CFItems",
+                i,
+                "extensions",
+                "jalon",
+                "tasks",
+            )
+            out.append(
+                {
+                    "code": item.get("humanCodingScheme") or f"A{n + 1}",
+                    "bloc": codes[self.parent[activity_id][0]],
+                    "title": item["fullStatement"],
+                    "tasks": _jalon(item).get("tasks", []),
+                    "competencies": competencies,
+                }
+            )
         return out
 
     def epreuves(self, codes: dict[str, str]) -> list[dict[str, Any]]:
@@ -673,7 +485,12 @@ class _Reader:
             for key in _EPREUVE_EXTENSION:
                 if key in jalon:
                     epreuve[key] = jalon[key]
-                    self.origins[("epreuves", e, key)] = ("CFRubrics", r, "extensions", "jalon",
-                                                          key)
+                    self.origins[("epreuves", e, key)] = (
+                        "CFRubrics",
+                        r,
+                        "extensions",
+                        "jalon",
+                        key,
+                    )
             out.append(epreuve)
         return out
