@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Install what tests/lti_tool/test_accessibility.py needs on a Debian machine: Debian's Chromium
+# and ChromeDriver, and axe-core at the version tests/a11y/package-lock.json pins.
+# Safe to run again: apt is used only for what is missing, npm ci always yields the pinned tree.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then sudo=(sudo); fi
+
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "browser.sh: installing ${missing[*]} with apt-get"
+  "${sudo[@]}" apt-get update -q
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+else
+  echo "browser.sh: chromium, chromedriver and npm already installed"
+fi
+# Debian's chromium wrapper prints a harmless shell warning on some machines: keep stdout only.
+echo "browser.sh: $(chromium --version 2>/dev/null); $(chromedriver --version 2>/dev/null)"
+
+echo "browser.sh: npm ci in tests/a11y (axe-core)"
+npm ci --prefix tests/a11y --no-audit --no-fund --loglevel=error
+echo "browser.sh: axe-core $(node -p 'require("./tests/a11y/node_modules/axe-core/package.json").version')"
