@@ -1,0 +1,24 @@
+"""The ``jalon`` command: run the app, manage the database and the référentiels."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from lti_tool.cli.database import db
+from lti_tool.cli.referentiels import referentiel
+from lti_tool.cli.serving import demo, serve
+
+
+@click.group()
+@click.version_option(package_name="jalon")
+def main() -> None:
+    """Jalon: run an RNCP certification inside Moodle and Canvas."""
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+for command in (db, serve, demo, referentiel):
+    main.add_command(command)
