@@ -27,6 +27,7 @@ class Settings:
     base_url: str = "http://127.0.0.1:8000"
     instance_path: Path = field(default_factory=lambda: Path("instance").resolve())
     redis_url: str | None = None
+    admin_token: str | None = None
     default_locale: str = "fr"
     is_demo: bool = False
 
@@ -73,14 +74,15 @@ class Settings:
             base_url=base_url,
             instance_path=instance,
             redis_url=env.get("JALON_REDIS_URL") or None,
+            admin_token=_admin_token(env, instance, demo),
             default_locale=locale,
             is_demo=demo,
         )
 
 
-def instance_secret(instance: Path) -> str:
-    """Return the demo's secret key, made once and kept in the instance folder."""
-    path = instance / "secret_key"
+def instance_secret(instance: Path, name: str = "secret_key") -> str:
+    """Return a demo secret, made once and kept in the instance folder."""
+    path = instance / name
     if path.exists():
         return path.read_text(encoding="utf-8").strip()
     instance.mkdir(parents=True, exist_ok=True)
@@ -88,3 +90,13 @@ def instance_secret(instance: Path) -> str:
     path.touch(mode=0o600)
     path.write_text(key, encoding="utf-8")
     return key
+
+
+def _admin_token(env: Mapping[str, str], instance: Path, demo: bool) -> str | None:
+    """Return the token that opens the admin pages; none means they stay closed."""
+    token = env.get("JALON_ADMIN_TOKEN", "")
+    if token and len(token) < 24:
+        raise ConfigError("JALON_ADMIN_TOKEN must be at least 24 characters long")
+    if not token and demo:
+        return instance_secret(instance, "admin_token")
+    return token or None
