@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lti_tool.db import Base, created_at
+from lti_tool.db import Base, UTCDateTime, created_at
 
 
 class FrameworkRecord(Base):
@@ -32,3 +33,78 @@ class FrameworkRecord(Base):
 
     def __repr__(self) -> str:
         return f"<FrameworkRecord {self.code} {self.version}>"
+
+
+class Platform(Base):
+    """An LMS registered with Jalon, keyed by issuer and client id.
+
+    Canvas uses one issuer for every hosted instance, so the issuer alone names nothing.
+    """
+
+    __tablename__ = "platforms"
+    __table_args__ = (
+        sa.UniqueConstraint("issuer", "client_id", name="uq_platforms_issuer_client_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issuer: Mapped[str] = mapped_column(sa.String(255))
+    client_id: Mapped[str] = mapped_column(sa.String(255))
+    name: Mapped[str] = mapped_column(sa.String(255), default="")
+    auth_login_url: Mapped[str] = mapped_column(sa.String(1024))
+    auth_token_url: Mapped[str] = mapped_column(sa.String(1024))
+    key_set_url: Mapped[str] = mapped_column(sa.String(1024))
+    # Some token endpoints want another audience than the token URL (pylti1p3 #118).
+    auth_audience: Mapped[str | None] = mapped_column(sa.String(1024))
+    product_family_code: Mapped[str | None] = mapped_column(sa.String(100))
+    created_at: Mapped[created_at]
+
+    deployments: Mapped[list[Deployment]] = relationship(
+        back_populates="platform", cascade="all, delete-orphan", order_by="Deployment.id"
+    )
+
+    def __repr__(self) -> str:
+        return f"<Platform {self.issuer} {self.client_id}>"
+
+
+class Deployment(Base):
+    """One deployment of Jalon in a platform (a Moodle tool type, a Canvas sub-account…)."""
+
+    __tablename__ = "deployments"
+    __table_args__ = (
+        sa.UniqueConstraint("platform_id", "deployment_id", name="uq_deployments_platform_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform_id: Mapped[int] = mapped_column(sa.ForeignKey("platforms.id", ondelete="CASCADE"))
+    deployment_id: Mapped[str] = mapped_column(sa.String(255))
+    created_at: Mapped[created_at]
+
+    platform: Mapped[Platform] = relationship(back_populates="deployments")
+
+
+class ToolKey(Base):
+    """An RSA key Jalon signs with; published at ``/lti/jwks`` until its grace period ends."""
+
+    __tablename__ = "tool_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kid: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    private_key_pem: Mapped[str] = mapped_column(sa.Text)
+    public_jwk: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    is_current: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[created_at]
+    # When a newer key replaced it; it stays published for a grace period after that.
+    retired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class CacheEntry(Base):
+    """Short-lived LTI data (state, nonces, launch data) when no Redis is configured.
+
+    Insertion is the atomic "add if absent" that makes nonces single-use.
+    """
+
+    __tablename__ = "lti_cache"
+
+    key: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
+    value: Mapped[str] = mapped_column(sa.Text)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
