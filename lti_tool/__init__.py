@@ -16,7 +16,7 @@ TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 def create_app(settings: Settings | None = None, **services: Any) -> Flask:
     """Build the app from settings (default: the environment) and optional services."""
-    from lti_tool import auth, csrf, i18n, views
+    from lti_tool import auth, csrf, i18n, lti, views
 
     settings = settings or Settings.from_env()
     app = Flask(__name__, template_folder=str(TEMPLATES), instance_path=str(settings.instance_path))
@@ -35,6 +35,7 @@ def create_app(settings: Settings | None = None, **services: Any) -> Flask:
     i18n.init_app(app)
     # Authentication first: it names the principal that CSRF tokens are bound to.
     auth.init_app(app)
+    lti.init_app(app)
     csrf.init_app(app)
     views.init_app(app)
     return app

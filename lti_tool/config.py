@@ -19,6 +19,15 @@ class ConfigError(ValueError):
 
 
 @dataclass(frozen=True)
+class LrsSettings:
+    """The LRS's xAPI endpoint and its Basic-auth credentials (the password never shown)."""
+
+    endpoint: str
+    username: str
+    password: str = field(repr=False)
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the app is configured with."""
 
@@ -27,9 +36,14 @@ class Settings:
     base_url: str = "http://127.0.0.1:8000"
     instance_path: Path = field(default_factory=lambda: Path("instance").resolve())
     redis_url: str | None = None
+    # How long a retired tool key stays published at /lti/jwks (JALON_KEY_GRACE_DAYS).
+    key_grace_days: int = 7
     admin_token: str | None = None
     default_locale: str = "fr"
     is_demo: bool = False
+    # Where xAPI statements go (JALON_LRS_*); without it they wait in the outbox.
+    lrs: LrsSettings | None = None
+    xapi_batch_size: int = 500
 
     @classmethod
     def from_env(
@@ -74,9 +88,12 @@ class Settings:
             base_url=base_url,
             instance_path=instance,
             redis_url=env.get("JALON_REDIS_URL") or None,
+            key_grace_days=_key_grace_days(env),
             admin_token=_admin_token(env, instance, demo),
             default_locale=locale,
             is_demo=demo,
+            lrs=_lrs(env),
+            xapi_batch_size=_xapi_batch_size(env),
         )
 
 
@@ -92,6 +109,14 @@ def instance_secret(instance: Path, name: str = "secret_key") -> str:
     return key
 
 
+def _key_grace_days(env: Mapping[str, str]) -> int:
+    """Return how many days a retired tool key stays published (platforms cache JWKS)."""
+    text = env.get("JALON_KEY_GRACE_DAYS", "7")
+    if not text.isdigit() or not 1 <= int(text) <= 365:
+        raise ConfigError("JALON_KEY_GRACE_DAYS must be a whole number of days from 1 to 365")
+    return int(text)
+
+
 def _admin_token(env: Mapping[str, str], instance: Path, demo: bool) -> str | None:
     """Return the token that opens the admin pages; none means they stay closed."""
     token = env.get("JALON_ADMIN_TOKEN", "")
@@ -100,3 +125,46 @@ def _admin_token(env: Mapping[str, str], instance: Path, demo: bool) -> str | No
     if not token and demo:
         return instance_secret(instance, "admin_token")
     return token or None
+
+
+def _lrs(env: Mapping[str, str]) -> LrsSettings | None:
+    """Return the LRS settings, or None when no LRS is configured (statements wait)."""
+    endpoint = env.get("JALON_LRS_ENDPOINT", "").strip()
+    username = env.get("JALON_LRS_USERNAME", "")
+    password = env.get("JALON_LRS_PASSWORD", "")
+    if not endpoint:
+        if username or password:
+            raise ConfigError("JALON_LRS_USERNAME and JALON_LRS_PASSWORD need JALON_LRS_ENDPOINT")
+        return None
+    # The messages never repeat the URL: a mistaken one may hold a password.
+    try:
+        parts = urlsplit(endpoint)
+    except ValueError:
+        parts = urlsplit("")
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ConfigError(
+            "JALON_LRS_ENDPOINT must be the LRS's absolute http(s) xAPI URL, "
+            "such as https://lrs.example.org/xAPI/"
+        )
+    if "@" in parts.netloc:
+        raise ConfigError(
+            "JALON_LRS_ENDPOINT must not hold credentials: "
+            "use JALON_LRS_USERNAME and JALON_LRS_PASSWORD"
+        )
+    if parts.query or parts.fragment:
+        raise ConfigError("JALON_LRS_ENDPOINT must not have a query or a fragment")
+    if not username or ":" in username:
+        raise ConfigError(
+            "JALON_LRS_USERNAME is required with JALON_LRS_ENDPOINT (Basic auth, without ':')"
+        )
+    if not password:
+        raise ConfigError("JALON_LRS_PASSWORD is required with JALON_LRS_ENDPOINT")
+    return LrsSettings(endpoint=endpoint, username=username, password=password)
+
+
+def _xapi_batch_size(env: Mapping[str, str]) -> int:
+    """Return how many statements the relay sends in one request."""
+    text = env.get("JALON_XAPI_BATCH_SIZE", "500").strip()
+    if not text.isdigit() or not 1 <= int(text) <= 5000:
+        raise ConfigError("JALON_XAPI_BATCH_SIZE must be a whole number from 1 to 5000")
+    return int(text)

@@ -72,6 +72,9 @@ def make_engine(url: str) -> sa.Engine:
             cursor = connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA journal_mode=WAL")
+            # In WAL mode NORMAL never corrupts the file and spares an fsync per commit
+            # (~7 ms here); a power cut may only lose the last commits.
+            cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA busy_timeout=5000")
             cursor.close()
 

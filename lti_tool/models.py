@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lti_tool.db import Base, UTCDateTime, created_at
+from lti_tool.db import Base, UTCDateTime, created_at, utcnow
 
 
 class FrameworkRecord(Base):
@@ -108,3 +108,87 @@ class CacheEntry(Base):
     key: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
     value: Mapped[str] = mapped_column(sa.Text)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class LtiContext(Base):
+    """A course (Moodle course, Canvas course) Jalon was launched from."""
+
+    __tablename__ = "lti_contexts"
+    __table_args__ = (
+        sa.UniqueConstraint("platform_id", "context_id", name="uq_lti_contexts_platform_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform_id: Mapped[int] = mapped_column(sa.ForeignKey("platforms.id", ondelete="CASCADE"))
+    context_id: Mapped[str] = mapped_column(sa.String(255))
+    label: Mapped[str | None] = mapped_column(sa.String(255))
+    title: Mapped[str | None] = mapped_column(sa.String(1024))
+    created_at: Mapped[created_at]
+
+
+class LtiUser(Base):
+    """A person as the platform names them (``sub``).
+
+    Name and e-mail are kept only as the platform sent them, because evaluators need
+    them; they never reach a log or an xAPI statement.
+    """
+
+    __tablename__ = "lti_users"
+    __table_args__ = (sa.UniqueConstraint("platform_id", "sub", name="uq_lti_users_platform_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform_id: Mapped[int] = mapped_column(sa.ForeignKey("platforms.id", ondelete="CASCADE"))
+    sub: Mapped[str] = mapped_column(sa.String(255))
+    name: Mapped[str | None] = mapped_column(sa.String(255))
+    given_name: Mapped[str | None] = mapped_column(sa.String(255))
+    family_name: Mapped[str | None] = mapped_column(sa.String(255))
+    email: Mapped[str | None] = mapped_column(sa.String(320))
+    created_at: Mapped[created_at]
+
+    def __repr__(self) -> str:
+        return f"<LtiUser {self.id}>"
+
+
+class LtiMembership(Base):
+    """A user's roles in one context, as of their latest launch there."""
+
+    __tablename__ = "lti_memberships"
+    __table_args__ = (
+        sa.UniqueConstraint("context_id", "user_id", name="uq_lti_memberships_context_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    context_id: Mapped[int] = mapped_column(sa.ForeignKey("lti_contexts.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("lti_users.id", ondelete="CASCADE"), index=True
+    )
+    roles: Mapped[list[str]] = mapped_column(sa.JSON)
+    is_staff: Mapped[bool] = mapped_column(default=False)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class LtiResourceLink(Base):
+    """A placement of Jalon in a course, with what the platform lets it do there."""
+
+    __tablename__ = "lti_resource_links"
+    __table_args__ = (
+        sa.UniqueConstraint(
+            "platform_id", "resource_link_id", name="uq_lti_resource_links_platform_id"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform_id: Mapped[int] = mapped_column(sa.ForeignKey("platforms.id", ondelete="CASCADE"))
+    context_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("lti_contexts.id", ondelete="CASCADE"), index=True
+    )
+    resource_link_id: Mapped[str] = mapped_column(sa.String(255))
+    title: Mapped[str | None] = mapped_column(sa.String(1024))
+    # The custom parameters of the placement (framework, épreuve, competencies…).
+    custom: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    # Assignment and Grade Services endpoint claim, and the roster (NRPS) URL.
+    lineitem_url: Mapped[str | None] = mapped_column(sa.String(1024))
+    lineitems_url: Mapped[str | None] = mapped_column(sa.String(1024))
+    ags_scopes: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    memberships_url: Mapped[str | None] = mapped_column(sa.String(1024))
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -19,6 +19,7 @@ from lti_tool import create_app, migrations
 from lti_tool.config import Settings
 from lti_tool.db import Base, Database
 from lti_tool.frameworks import install_bundled
+from xapi import outbox
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -48,7 +49,7 @@ def clean_database(database: Database) -> Iterator[Database]:
     """Give a migrated database and empty it afterwards."""
     yield database
     with database.engine.begin() as connection:
-        for table in reversed(Base.metadata.sorted_tables):
+        for table in [*reversed(Base.metadata.sorted_tables), outbox.outbox]:
             connection.execute(sa.delete(table))
 
 

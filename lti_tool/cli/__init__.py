@@ -7,8 +7,11 @@ import logging
 import click
 
 from lti_tool.cli.database import db
+from lti_tool.cli.lti import keys
+from lti_tool.cli.platforms import platform
 from lti_tool.cli.referentiels import referentiel
 from lti_tool.cli.serving import demo, serve
+from lti_tool.cli.xapi import xapi
 
 
 @click.group()
@@ -20,5 +23,5 @@ def main() -> None:
     )
 
 
-for command in (db, serve, demo, referentiel):
+for command in (db, serve, demo, referentiel, platform, keys, xapi):
     main.add_command(command)

@@ -46,10 +46,22 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 def demo(host: str, port: int) -> None:
-    """Migrate the embedded database, install the référentiel and serve Jalon."""
+    """Migrate, install the référentiel, register the demo LMS, place its épreuves, serve."""
+    from lti_tool.demo import register_demo_platform
+    from lti_tool.demo.seed import SeedingError, seed_epreuves
+
     settings = settings_from_env(demo=True, default_base_url=f"http://{host}:{port}")
     migrations.upgrade(settings.database_url)
     with session_scope(settings) as session:
         install_bundled(session)
-    click.echo(f"Jalon demo: {settings.base_url}/referentiels/ (Ctrl+C to stop)")
+        register_demo_platform(session, settings.base_url)
+    # Placed as an instructor would: deep-linking round trips through Jalon's picker.
+    try:
+        placed = seed_epreuves(settings)
+    except SeedingError as exc:
+        raise click.ClickException(f"placing the demo's épreuves: {exc}") from exc
+    if placed:
+        click.echo(f"Épreuves placed in the demo course: {', '.join(placed)}")
+    click.echo(f"Jalon: {settings.base_url}/referentiels/")
+    click.echo(f"Demo LMS: {settings.base_url}/demo/ (Ctrl+C to stop)")
     _serve(settings, host, port, workers=1, threads=4)

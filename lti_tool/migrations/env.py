@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from alembic import context
 
+import xapi.outbox
 from lti_tool import models  # noqa: F401 (registers the tables)
 from lti_tool.db import Base, make_engine
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = [Base.metadata, xapi.outbox.metadata]
 
 
 def run_migrations_offline() -> None:

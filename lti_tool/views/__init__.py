@@ -7,11 +7,29 @@ from flask import Flask, Response
 
 def init_app(app: Flask) -> None:
     """Register every blueprint, the error pages and the security headers."""
-    from lti_tool.views import errors, health, referentiels
+    from lti_tool.views import admin_xapi, errors, health, referentiels
 
     app.register_blueprint(health.blueprint)
     app.register_blueprint(referentiels.blueprint)
+    # LTI registration paths: Dynamic Registration, Canvas JSON, install page, admin page.
+    from lti_tool.views import admin_platforms, install, registration
+
+    app.register_blueprint(install.blueprint)
+    app.register_blueprint(registration.blueprint)
+    app.register_blueprint(admin_platforms.blueprint)
+    from lti_tool.lti import deep_linking_views
+    from lti_tool.lti import views as lti_views
+
+    app.register_blueprint(lti_views.blueprint)
+    app.register_blueprint(deep_linking_views.blueprint)
+    app.register_blueprint(admin_xapi.blueprint)
     errors.init_app(app)
+    # The demo LMS is mounted only by `jalon demo`, or by a test passing `demo=DemoServices()`.
+    demo = app.extensions["jalon.services"].get("demo")
+    if demo is not None or app.config["JALON"].is_demo:
+        from lti_tool import demo as demo_platform
+
+        demo_platform.init_app(app, demo)
 
     @app.after_request
     def _security_headers(response: Response) -> Response:

@@ -1,0 +1,453 @@
+"""Launch benchmark: what an LTI launch costs Jalon, next to bare pylti1p3, in one run.
+
+1. In process (Flask test client, SQLite, platform key cached): the median tool-side cost
+   of login + launch through Jalon's whole app, and of the same two steps through a bare
+   pylti1p3 ``FlaskOIDCLogin`` + ``FlaskMessageLaunch`` app (key set given inline, i.e.
+   cached; launch data in an in-memory cache). Signing the id_token is the platform's work
+   and is not counted.
+2. Over HTTP: ``gunicorn`` with 2 workers on PostgreSQL + Redis, all on 127.0.0.1, driven
+   by a bounded number of client threads; launches per second, and the workers' resident
+   memory after 500 and after 5,000 launches.
+
+Prints figures; asserts nothing. ``python bench/launch.py --help`` for the options.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import jwt
+import sqlalchemy as sa
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from lti_tool import create_app, migrations  # noqa: E402
+from lti_tool.config import Settings  # noqa: E402
+from lti_tool.db import Database  # noqa: E402
+from lti_tool.lti.jwks import InMemoryJwksFetcher  # noqa: E402
+from lti_tool.lti.keys import public_jwk  # noqa: E402
+from lti_tool.models import Deployment, Platform  # noqa: E402
+
+CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
+ISSUER = "https://moodle.bench.example"
+CLIENT_ID = "bench-client"
+JWKS_URL = "https://moodle.bench.example/mod/lti/certs.php"
+TOOL = "https://jalon.bench"
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+PG_BENCH_DB = "jalon_bench_launch"
+REDIS_URL = "redis://127.0.0.1:6379/14"
+
+
+class PlatformSigner:
+    """A Moodle-shaped platform: one RSA key, id_tokens signed with it."""
+
+    def __init__(self, issuer: str = ISSUER, jwks_url: str = JWKS_URL) -> None:
+        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.jwk = public_jwk(self.key)
+        self.issuer = issuer
+        self.jwks_url = jwks_url
+
+    def token(self, nonce: str, user: int, launch_url: str) -> str:
+        now = int(time.time())
+        claims = {
+            "iss": self.issuer,
+            "aud": CLIENT_ID,
+            "sub": str(user),
+            "exp": now + 60,
+            "iat": now,
+            "nonce": nonce,
+            "name": f"Learner {user}",
+            "email": f"learner{user}@example.edu",
+            CLAIM + "deployment_id": "1",
+            CLAIM + "target_link_uri": launch_url,
+            CLAIM + "message_type": "LtiResourceLinkRequest",
+            CLAIM + "version": "1.3.0",
+            CLAIM + "roles": ["http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"],
+            CLAIM + "context": {
+                "id": "7",
+                "label": "CM6",
+                "title": "Bench",
+                "type": ["CourseSection"],
+            },
+            CLAIM + "resource_link": {"id": "3", "title": "Épreuve 3"},
+            CLAIM + "custom": {"framework": "community-manager-n6", "epreuve": "E3"},
+            CLAIM + "launch_presentation": {"locale": "fr", "document_target": "iframe"},
+            CLAIM + "tool_platform": {"product_family_code": "moodle", "guid": "bench"},
+            "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint": {
+                "scope": ["https://purl.imsglobal.org/spec/lti-ags/scope/score"],
+                "lineitems": f"{self.issuer}/mod/lti/services.php/7/lineitems?type_id=1",
+            },
+        }
+        return jwt.encode(claims, self.key, algorithm="RS256", headers={"kid": self.jwk["kid"]})
+
+    def register(self, database: Database) -> None:
+        with database.session() as session:
+            platform = Platform(
+                issuer=self.issuer,
+                client_id=CLIENT_ID,
+                name="bench",
+                auth_login_url=f"{self.issuer}/mod/lti/auth.php",
+                auth_token_url=f"{self.issuer}/mod/lti/token.php",
+                key_set_url=self.jwks_url,
+            )
+            platform.deployments = [Deployment(deployment_id="1")]
+            session.add(platform)
+
+
+def _query(location: str) -> dict[str, str]:
+    return dict(parse_qsl(urlsplit(location).query))
+
+
+def _login_params(launch_url: str, user: int) -> dict[str, str]:
+    return {
+        "iss": ISSUER,
+        "login_hint": str(user),
+        "target_link_uri": launch_url,
+        "lti_message_hint": "3",
+        "client_id": CLIENT_ID,
+        "lti_deployment_id": "1",
+    }
+
+
+def _time_flow(
+    client: Any, signer: PlatformSigner, n: int, login: str, launch: str
+) -> list[tuple[float, float]]:
+    """Return (wall, CPU) seconds of login + launch, tool side, for ``n`` launches."""
+    costs = []
+    for i in range(n):
+        # A fresh browser for each launch: cookies left by earlier ones would slow the client.
+        client._cookies.clear()
+        params = _login_params(TOOL + launch, i % 50)
+        wall, cpu = time.perf_counter(), time.thread_time()
+        response = client.post(login, data=params, base_url=TOOL)
+        login_wall, login_cpu = time.perf_counter() - wall, time.thread_time() - cpu
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        redirect = _query(response.headers["Location"])
+        token = signer.token(redirect["nonce"], i % 50, TOOL + launch)  # the platform's work
+        wall, cpu = time.perf_counter(), time.thread_time()
+        response = client.post(
+            launch, data={"id_token": token, "state": redirect["state"]}, base_url=TOOL
+        )
+        launch_wall, launch_cpu = time.perf_counter() - wall, time.thread_time() - cpu
+        assert response.status_code in {302, 303}, response.get_data(as_text=True)[:2000]
+        costs.append((login_wall + launch_wall, login_cpu + launch_cpu))
+    return costs
+
+
+def _bare_pylti1p3_app(signer: PlatformSigner) -> Any:
+    """A minimal Flask tool on pylti1p3 alone, as its README shows, with caches."""
+    from flask import Flask, redirect
+    from pylti1p3.contrib.flask import (
+        FlaskCacheDataStorage,
+        FlaskMessageLaunch,
+        FlaskOIDCLogin,
+        FlaskRequest,
+    )
+    from pylti1p3.tool_config import ToolConfDict
+
+    class DictCache:
+        def __init__(self) -> None:
+            self.data: dict[str, Any] = {}
+
+        def get(self, key: str) -> Any:
+            return self.data.get(key)
+
+        def set(self, key: str, value: Any, exp: int | None = None) -> None:
+            self.data[key] = value
+
+    cache = DictCache()
+    conf = ToolConfDict(
+        {
+            ISSUER: {
+                "client_id": CLIENT_ID,
+                "auth_login_url": f"{ISSUER}/mod/lti/auth.php",
+                "auth_token_url": f"{ISSUER}/mod/lti/token.php",
+                "key_set": {"keys": [signer.jwk]},  # the platform keys, cached
+                "deployment_ids": ["1"],
+            }
+        }
+    )
+    app = Flask("bare_pylti1p3")
+    app.secret_key = secrets.token_hex(16)
+
+    @app.post("/login")
+    def login() -> Any:
+        oidc = FlaskOIDCLogin(
+            FlaskRequest(), conf, launch_data_storage=FlaskCacheDataStorage(cache)
+        )
+        return oidc.redirect(TOOL + "/launch")
+
+    @app.post("/launch")
+    def launch() -> Any:
+        message = FlaskMessageLaunch(
+            FlaskRequest(), conf, launch_data_storage=FlaskCacheDataStorage(cache)
+        )
+        message.get_launch_data()
+        return redirect(f"/ok?launch_id={message.get_launch_id()}")
+
+    return app
+
+
+def bench_in_process(n: int, warmup: int) -> None:
+    folder = Path(tempfile.mkdtemp(prefix="jalon-bench-"))
+    try:
+        url = f"sqlite:///{folder / 'bench.db'}"
+        migrations.upgrade(url)
+        database = Database(url)
+        signer = PlatformSigner()
+        signer.register(database)
+        settings = Settings(
+            secret_key=secrets.token_urlsafe(32),
+            database_url=url,
+            base_url=TOOL,
+            instance_path=folder,
+        )
+        fetcher = InMemoryJwksFetcher({JWKS_URL: {"keys": [signer.jwk]}})
+        jalon = create_app(settings, database=database, jwks_fetcher=fetcher).test_client()
+        bare = _bare_pylti1p3_app(signer).test_client()
+        _time_flow(jalon, signer, warmup, "/lti/login", "/lti/launch")
+        _time_flow(bare, signer, warmup, "/login", "/launch")
+        # Interleave the two in rounds so that both see the same machine conditions.
+        jalon_costs: list[tuple[float, float]] = []
+        bare_costs: list[tuple[float, float]] = []
+        statements: list[str] = []
+        sa.event.listen(
+            database.engine, "before_cursor_execute", lambda *args: statements.append(args[2])
+        )
+        for _ in range(10):
+            statements.clear()
+            jalon_costs += _time_flow(jalon, signer, n // 10, "/lti/login", "/lti/launch")
+            bare_costs += _time_flow(bare, signer, n // 10, "/login", "/launch")
+        per_launch = len(statements) / (n // 10)
+        print(f"in-process login + launch, median of {len(jalon_costs)} (SQLite, key cached):")
+        print("                                  wall      CPU")
+        for label, costs in (("Jalon", jalon_costs), ("bare pylti1p3 (same token)", bare_costs)):
+            wall = statistics.median(c[0] for c in costs) * 1000
+            cpu = statistics.median(c[1] for c in costs) * 1000
+            print(f"  {label:<28} {wall:6.2f} ms {cpu:6.2f} ms")
+        for index, name in ((0, "wall"), (1, "CPU")):
+            ratio = statistics.median(c[index] for c in jalon_costs) / statistics.median(
+                c[index] for c in bare_costs
+            )
+            print(f"  ratio Jalon / pylti1p3 ({name:<4})  {ratio:6.2f}")
+        print(
+            f"  SQL statements per launch     {per_launch:6.1f} (login + launch, one commit each)"
+        )
+        fetches, launches = len(fetcher.fetches), warmup + len(jalon_costs)
+        print(f"  platform key set fetches      {fetches:6d} (for {launches} launches)")
+        database.engine.dispose()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+# HTTP ---------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _jwks_server(document: dict[str, Any]) -> tuple[Any, str]:
+    from werkzeug.serving import make_server
+
+    body = json.dumps(document).encode()
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [body]
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_port}/jwks"
+
+
+def _rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def _workers(master: int) -> list[int]:
+    children = Path(f"/proc/{master}/task/{master}/children")
+    return [int(pid) for pid in children.read_text().split()] if children.exists() else []
+
+
+def _http_launches(base: str, signer: PlatformSigner, count: int, threads: int) -> float:
+    import requests
+
+    launch_url = base + "/lti/launch"
+    counter = iter(range(count))
+    lock = threading.Lock()
+    failures: list[str] = []
+
+    def browser() -> None:
+        with requests.Session() as session:
+            while True:
+                with lock:
+                    i = next(counter, None)
+                if i is None:
+                    return
+                login = session.post(
+                    base + "/lti/login",
+                    data=_login_params(launch_url, i % 200),
+                    allow_redirects=False,
+                    timeout=10,
+                )
+                if login.status_code != 302:
+                    failures.append(f"login {login.status_code}")
+                    continue
+                redirect = _query(login.headers["Location"])
+                token = signer.token(redirect["nonce"], i % 200, launch_url)
+                launch = session.post(
+                    launch_url,
+                    data={"id_token": token, "state": redirect["state"]},
+                    allow_redirects=False,
+                    timeout=10,
+                )
+                if launch.status_code != 303:
+                    failures.append(f"launch {launch.status_code}")
+
+    start = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(threads) as pool:
+        for future in [pool.submit(browser) for _ in range(threads)]:
+            future.result()
+    elapsed = time.perf_counter() - start
+    if failures:
+        print(f"  {len(failures)} failed launches, e.g. {failures[:3]}")
+    return count / elapsed
+
+
+def bench_http(total: int, first: int, threads: int) -> None:
+    import redis
+
+    admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f"DROP DATABASE IF EXISTS {PG_BENCH_DB}"))
+            connection.execute(sa.text(f"CREATE DATABASE {PG_BENCH_DB}"))
+    except sa.exc.OperationalError as exc:
+        print(f"HTTP benchmark skipped: PostgreSQL is not reachable ({exc.__class__.__name__})")
+        return
+    cache = redis.Redis.from_url(REDIS_URL)
+    try:
+        cache.ping()
+    except redis.RedisError:
+        print("HTTP benchmark skipped: Redis is not reachable at 127.0.0.1:6379")
+        return
+    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{PG_BENCH_DB}"
+    migrations.upgrade(url)
+    jwks_server, jwks_url = None, ""
+    signer = PlatformSigner()
+    jwks_server, jwks_url = _jwks_server({"keys": [signer.jwk]})
+    signer.jwks_url = jwks_url
+    database = Database(url)
+    signer.register(database)
+    database.engine.dispose()
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    folder = Path(tempfile.mkdtemp(prefix="jalon-bench-"))
+    env = {
+        **os.environ,
+        "JALON_DATABASE_URL": url,
+        "JALON_REDIS_URL": REDIS_URL,
+        "JALON_SECRET_KEY": secrets.token_urlsafe(32),
+        "JALON_BASE_URL": base,
+        "JALON_INSTANCE_PATH": str(folder),
+    }
+    command = [
+        sys.executable,
+        "-c",
+        "from lti_tool.cli import main; main()",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "2",
+        "--threads",
+        "4",
+    ]
+    server = subprocess.Popen(
+        command, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        for _ in range(100):
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    break
+            except OSError:
+                time.sleep(0.1)
+        time.sleep(0.5)
+        _http_launches(base, signer, 100, threads)  # warm up both workers
+        rate_first = _http_launches(base, signer, first - 100, threads)
+        rss_first = {pid: _rss_kb(pid) for pid in _workers(server.pid)}
+        rate_rest = _http_launches(base, signer, total - first, threads)
+        rss_total = {pid: _rss_kb(pid) for pid in _workers(server.pid)}
+        print(
+            f"HTTP: gunicorn 2 workers × 4 threads, PostgreSQL + Redis, {threads} client threads:"
+        )
+        print(f"  launches/s (login + launch)   {rate_first:7.1f} (first {first})")
+        print(f"  launches/s (login + launch)   {rate_rest:7.1f} (next {total - first})")
+        for pid in rss_total:
+            before, after = rss_first.get(pid, 0) / 1024, rss_total[pid] / 1024
+            print(
+                f"  worker {pid} RSS              {before:6.1f} MiB after {first}, "
+                f"{after:6.1f} MiB after {total} ({after - before:+.1f} MiB)"
+            )
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        if jwks_server is not None:
+            jwks_server.shutdown()
+            jwks_server.server_close()
+        for key in cache.scan_iter("jalon:*"):
+            cache.delete(key)
+        cache.close()
+        with admin.connect() as connection:
+            connection.execute(sa.text(f"DROP DATABASE IF EXISTS {PG_BENCH_DB} WITH (FORCE)"))
+        admin.dispose()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", type=int, default=1000, help="in-process launches per variant")
+    parser.add_argument("--warmup", type=int, default=100)
+    parser.add_argument("--http-total", type=int, default=5000)
+    parser.add_argument("--http-first", type=int, default=500)
+    parser.add_argument("--threads", type=int, default=8, help="HTTP client threads")
+    parser.add_argument("--skip-http", action="store_true")
+    args = parser.parse_args()
+    bench_in_process(args.n, args.warmup)
+    if not args.skip_http:
+        bench_http(args.http_total, args.http_first, args.threads)
+
+
+if __name__ == "__main__":
+    main()

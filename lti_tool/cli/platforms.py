@@ -1,0 +1,140 @@
+"""``jalon platform``: the LMSs (and their deployments) whose launches Jalon accepts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+from sqlalchemy.orm import Session
+
+from lti_tool.cli.context import session_scope, settings_from_env
+from lti_tool.registration import (
+    PlatformFields,
+    RegistrationError,
+    add_deployments,
+    get_platform,
+    list_platforms,
+    register_platform,
+    remove_deployment,
+    remove_platform,
+)
+
+# Field of lti_tool.registration → the option an administrator typed.
+OPTIONS = {
+    "issuer": "--issuer",
+    "client_id": "--client-id",
+    "auth_login_url": "--auth-login-url",
+    "auth_token_url": "--auth-token-url",
+    "key_set_url": "--jwks-url",
+    "auth_audience": "--auth-audience",
+    "name": "--name",
+    "deployment_id": "--deployment-id",
+}
+
+
+@click.group()
+def platform() -> None:
+    """Register the LMSs (Moodle, Canvas…) whose launches Jalon accepts."""
+
+
+@contextmanager
+def _registration() -> Iterator[Session]:
+    """Give a session; a refused registration stops the command naming the option at fault."""
+    try:
+        with session_scope(settings_from_env(serving=False)) as session:
+            yield session
+    except RegistrationError as error:
+        lines = [f"{OPTIONS.get(p.field, p.field)}: {p.message}" for p in error.problems]
+        raise click.ClickException("\n".join(lines)) from error
+
+
+@platform.command("add")
+@click.option("--issuer", required=True, help="The platform's issuer (Moodle: its site URL).")
+@click.option("--client-id", required=True, help="The client id the platform gave Jalon.")
+@click.option("--auth-login-url", required=True, help="OIDC authentication request URL.")
+@click.option("--auth-token-url", required=True, help="OAuth 2 access token URL.")
+@click.option("--jwks-url", required=True, help="URL of the platform's public key set.")
+@click.option("--auth-audience", default=None, help="Token audience, if not the token URL.")
+@click.option("--name", default="", help="A name to recognise the platform by.")
+@click.option(
+    "--deployment-id", "deployment_ids", multiple=True, help="A deployment id (repeatable)."
+)
+def platform_add(
+    issuer: str,
+    client_id: str,
+    auth_login_url: str,
+    auth_token_url: str,
+    jwks_url: str,
+    auth_audience: str | None,
+    name: str,
+    deployment_ids: tuple[str, ...],
+) -> None:
+    """Register a platform and its deployments."""
+    fields = PlatformFields(
+        issuer=issuer,
+        client_id=client_id,
+        auth_login_url=auth_login_url,
+        auth_token_url=auth_token_url,
+        key_set_url=jwks_url,
+        auth_audience=auth_audience,
+        name=name,
+        deployment_ids=deployment_ids,
+    )
+    with _registration() as session:
+        registered = register_platform(session, fields)
+        count = len(registered.deployments)
+        click.echo(
+            f"registered {registered.issuer} (client id {registered.client_id}) "
+            f"with {count} deployment(s)"
+        )
+    if not count:
+        click.echo(
+            "warning: no deployment yet; launches are refused until you run "
+            "`jalon platform add-deployment`",
+            err=True,
+        )
+
+
+@platform.command("list")
+def platform_list() -> None:
+    """List the platforms: issuer, client id, name, deployment ids (tab-separated)."""
+    with _registration() as session:
+        platforms = list_platforms(session)
+        for item in platforms:
+            deployments = ",".join(d.deployment_id for d in item.deployments) or "-"
+            click.echo(f"{item.issuer}\t{item.client_id}\t{item.name or '-'}\t{deployments}")
+    if not platforms:
+        click.echo("no platform registered (jalon platform add --help)", err=True)
+
+
+@platform.command("remove")
+@click.option("--issuer", required=True)
+@click.option("--client-id", required=True)
+def platform_remove(issuer: str, client_id: str) -> None:
+    """Remove a platform, its deployments and what Jalon knows of its courses."""
+    with _registration() as session:
+        remove_platform(session, get_platform(session, issuer, client_id))
+    click.echo(f"removed {issuer.strip()} (client id {client_id.strip()})")
+
+
+@platform.command("add-deployment")
+@click.option("--issuer", required=True)
+@click.option("--client-id", required=True)
+@click.option("--deployment-id", "deployment_ids", multiple=True, required=True)
+def platform_add_deployment(issuer: str, client_id: str, deployment_ids: tuple[str, ...]) -> None:
+    """Add deployment ids (e.g. a new Canvas sub-account) to a registered platform."""
+    with _registration() as session:
+        added = add_deployments(session, get_platform(session, issuer, client_id), deployment_ids)
+    click.echo(f"added deployment(s) {', '.join(d.deployment_id for d in added)}")
+
+
+@platform.command("remove-deployment")
+@click.option("--issuer", required=True)
+@click.option("--client-id", required=True)
+@click.option("--deployment-id", required=True)
+def platform_remove_deployment(issuer: str, client_id: str, deployment_id: str) -> None:
+    """Remove one deployment id of a registered platform."""
+    with _registration() as session:
+        remove_deployment(session, get_platform(session, issuer, client_id), deployment_id)
+    click.echo(f"removed deployment {deployment_id.strip()}")

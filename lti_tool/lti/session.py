@@ -1,0 +1,228 @@
+"""After the launch: a signed session token in links and forms, never a third-party cookie.
+
+Inside an LMS iframe, Safari and increasingly Chrome drop Jalon's cookies. So the launch
+ends by issuing a short token (itsdangerous, signed with the app secret) that names the
+stored launch; every link carries it as ``?lt=`` and every form as a hidden field. It
+lasts two hours after the last request that refreshed it (sliding expiry).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from flask import Flask, current_app, g, request, url_for
+from flask_babel import refresh
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from markupsafe import Markup
+
+from lti_tool import csrf
+from lti_tool.lti.errors import LaunchRejected
+from lti_tool.lti.launch import CLAIM, LAUNCH_TTL, launch_key
+from lti_tool.lti.roles import Roles, parse
+
+PARAM = "lt"
+HEADER = "X-Jalon-Launch"
+SALT = "jalon.lti.session"
+REFRESH_AFTER = 600
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=SALT)
+
+
+def issue(launch_id: str) -> str:
+    """Return a session token for a stored launch."""
+    return _serializer().dumps(launch_id)
+
+
+def launch_locale(claims: dict[str, Any]) -> str | None:
+    """Return fr or en from a launch's ``launch_presentation.locale`` (e.g. en-US, fr_FR)."""
+    presentation = claims.get(CLAIM + "launch_presentation")
+    locale = presentation.get("locale") if isinstance(presentation, dict) else None
+    if not isinstance(locale, str):
+        return None
+    language = locale.replace("_", "-").split("-", 1)[0].lower()
+    return language if language in {"fr", "en"} else None
+
+
+@dataclass(frozen=True)
+class LaunchSession:
+    """Who is here, from which course and placement (``g.lti``)."""
+
+    launch_id: str
+    platform_id: int
+    issuer: str
+    client_id: str
+    deployment_id: str
+    message_type: str
+    roles: Roles
+    claims: dict[str, Any] = field(repr=False)
+    context_pk: int | None = None
+    user_pk: int | None = None
+    resource_link_pk: int | None = None
+    locale: str | None = None
+
+    @property
+    def context(self) -> dict[str, Any]:
+        """Return the context claim (id, label, title, type), or an empty dict."""
+        context = self.claims.get(CLAIM + "context")
+        return context if isinstance(context, dict) else {}
+
+    @property
+    def resource_link(self) -> dict[str, Any]:
+        """Return the resource link claim, or an empty dict."""
+        link = self.claims.get(CLAIM + "resource_link")
+        return link if isinstance(link, dict) else {}
+
+    @property
+    def custom(self) -> dict[str, Any]:
+        """Return the custom parameters of the placement."""
+        custom = self.claims.get(CLAIM + "custom")
+        return custom if isinstance(custom, dict) else {}
+
+    @property
+    def user_name(self) -> str | None:
+        """Return the name the platform sent, if any."""
+        name = self.claims.get("name") or " ".join(
+            part for part in (self.claims.get("given_name"), self.claims.get("family_name")) if part
+        )
+        return str(name) if name else None
+
+    @property
+    def is_anonymous(self) -> bool:
+        """Return whether the platform launched without naming the user (no ``sub``)."""
+        return not self.claims.get("sub")
+
+
+def record(claims: dict[str, Any], jalon: dict[str, Any]) -> str:
+    """Return the JSON stored for a launch: its claims and what Jalon derived."""
+    return json.dumps({"claims": claims, "jalon": jalon}, separators=(",", ":"))
+
+
+def _session_from(launch_id: str, text: str) -> LaunchSession:
+    data = json.loads(text)
+    claims, jalon = data["claims"], data["jalon"]
+    return LaunchSession(
+        launch_id=launch_id,
+        platform_id=jalon["platform_id"],
+        issuer=claims["iss"],
+        client_id=jalon["client_id"],
+        deployment_id=claims[CLAIM + "deployment_id"],
+        message_type=claims[CLAIM + "message_type"],
+        roles=parse(claims.get(CLAIM + "roles", [])),
+        claims=claims,
+        context_pk=jalon.get("context_id"),
+        user_pk=jalon.get("user_id"),
+        resource_link_pk=jalon.get("resource_link_id"),
+        locale=launch_locale(claims),
+    )
+
+
+def current() -> LaunchSession | None:
+    """Return the current LTI session, if the request carried a valid token."""
+    return g.get("lti")
+
+
+def token() -> str | None:
+    """Return the token to put in this response's links and forms."""
+    return g.get("lti_token")
+
+
+def lti_url(endpoint: str, **values: Any) -> str:
+    """Return ``url_for(endpoint)`` carrying the session token."""
+    session_token = token()
+    if session_token:
+        values[PARAM] = session_token
+    return url_for(endpoint, **values)
+
+
+def field_html() -> Markup:
+    """Return the hidden input that carries the session token in a form."""
+    session_token = token()
+    if not session_token:
+        return Markup("")
+    return Markup('<input type="hidden" name="{}" value="{}">').format(PARAM, session_token)
+
+
+def lti_required(view: F) -> F:
+    """Let through only a request with a valid LTI session."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if current() is None:
+            raise LaunchRejected("LTI_SESSION_EXPIRED")
+        return view(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def learner_required(view: F) -> F:
+    """Let through a learner of the launch's course (who has a user identity)."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        session = current()
+        if session is None:
+            raise LaunchRejected("LTI_SESSION_EXPIRED")
+        if not session.roles.is_learner or session.is_anonymous:
+            raise LaunchRejected("LTI_ROLE_FORBIDDEN")
+        return view(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def staff_required(view: F) -> F:
+    """Let through an instructor, teaching assistant, content developer or administrator."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        session = current()
+        if session is None:
+            raise LaunchRejected("LTI_SESSION_EXPIRED")
+        if not session.roles.is_staff or session.is_anonymous:
+            raise LaunchRejected("LTI_ROLE_FORBIDDEN")
+        return view(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def init_app(app: Flask) -> None:
+    """Recognise the LTI session token on each request (before CSRF checks run)."""
+    app.jinja_env.globals.update(lti_url=lti_url, lti_field=field_html, lti_token=token)
+
+    @app.before_request
+    def _load_launch() -> None:
+        from lti_tool.lti import services
+
+        given = request.args.get(PARAM) or request.headers.get(HEADER)
+        if not given and request.method not in csrf.SAFE_METHODS:
+            given = request.form.get(PARAM)
+        if not given:
+            return
+        try:
+            launch_id, issued = _serializer().loads(
+                given, max_age=LAUNCH_TTL, return_timestamp=True
+            )
+        except BadSignature:
+            return
+        store = services().store()
+        text = store.get(launch_key(str(launch_id)))
+        if text is None:
+            return
+        session = _session_from(str(launch_id), text)
+        g.lti = session
+        g.lti_token = given
+        if time.time() - issued.timestamp() > REFRESH_AFTER:
+            # Slide: a fresh token and a fresh time to live for the stored launch.
+            store.set(launch_key(session.launch_id), text, LAUNCH_TTL)
+            g.lti_token = issue(session.launch_id)
+        csrf.set_principal(f"lti:{session.launch_id}")
+        if session.locale and not request.args.get("lang"):
+            g.locale = session.locale
+            refresh()

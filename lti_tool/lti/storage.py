@@ -1,0 +1,184 @@
+"""Short-lived LTI data on the server: login states, used nonces, launch data.
+
+Two implementations of one small interface: the ``lti_cache`` table (the default; its
+writes join the request's transaction, so a rejected launch leaves nothing behind) and
+Redis (``JALON_REDIS_URL``, shared by every app process). ``add`` is the atomic
+"add if absent" that makes a nonce single-use.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import threading
+import time
+from typing import Protocol
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from lti_tool.db import utcnow
+from lti_tool.models import CacheEntry
+
+PURGE_EVERY = 300.0
+
+
+class LtiStore(Protocol):
+    """Keys with a time to live (seconds); values are text (JSON)."""
+
+    def add(self, key: str, value: str, ttl: int) -> bool:
+        """Store ``value`` only if ``key`` is absent; return whether it was stored."""
+
+    def set(self, key: str, value: str, ttl: int) -> None:
+        """Store ``value`` under ``key``, replacing any previous one."""
+
+    def get(self, key: str) -> str | None:
+        """Return the live value of ``key``, or None."""
+
+    def get_many(self, *keys: str) -> dict[str, str]:
+        """Return the live values of several keys in one round trip (absent keys left out)."""
+
+    def delete(self, key: str) -> None:
+        """Forget ``key``."""
+
+
+TABLE = CacheEntry.__table__
+_KEY, _VALUE, _EXPIRES = sa.bindparam("key"), sa.bindparam("value"), sa.bindparam("expires_at")
+_NOW = sa.bindparam("now")
+# Built once: a launch runs several of these, and building and keying a statement costs
+# about as much as running it on SQLite.
+_GET_MANY = sa.select(TABLE.c.key, TABLE.c.value).where(
+    TABLE.c.key.in_(sa.bindparam("keys", expanding=True)), TABLE.c.expires_at > _NOW
+)
+_DELETE = sa.delete(TABLE).where(TABLE.c.key == _KEY)
+_PURGE = sa.delete(TABLE).where(TABLE.c.expires_at <= _NOW)
+
+
+@functools.cache
+def _upserts(dialect: str) -> tuple[sa.Executable, sa.Executable]:
+    """Return the (add if absent or expired, set) statements of a dialect."""
+    if dialect == "postgresql":
+        insert = postgresql.insert(TABLE)
+    elif dialect == "sqlite":
+        insert = sqlite.insert(TABLE)
+    else:
+        raise NotImplementedError(f"no atomic insert for {dialect}")
+    values = insert.values(key=_KEY, value=_VALUE, expires_at=_EXPIRES)
+    replace = {"value": insert.excluded.value, "expires_at": insert.excluded.expires_at}
+    add = values.on_conflict_do_update(
+        # An expired entry does not block its key: it is overwritten in the same statement.
+        index_elements=["key"],
+        set_=replace,
+        where=TABLE.c.expires_at <= _NOW,
+    ).returning(TABLE.c.key)
+    put = values.on_conflict_do_update(index_elements=["key"], set_=replace)
+    return add, put
+
+
+class DatabaseStore:
+    """The ``lti_cache`` table, written in the given (request) session.
+
+    Statements are Core ones on the session's connection: same transaction, less overhead.
+    """
+
+    _last_purge = 0.0
+    _purge_lock = threading.Lock()
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def _purge(self, now: dt.datetime) -> None:
+        """Delete expired entries, at most every few minutes per process."""
+        with self._purge_lock:
+            if time.monotonic() - DatabaseStore._last_purge < PURGE_EVERY:
+                return
+            DatabaseStore._last_purge = time.monotonic()
+        self.session.connection().execute(_PURGE, {"now": now})
+
+    def add(self, key: str, value: str, ttl: int) -> bool:
+        """Insert unless a live entry exists; concurrent adds wait for each other's commit."""
+        now = utcnow()
+        self._purge(now)
+        connection = self.session.connection()
+        add, _ = _upserts(connection.dialect.name)
+        parameters = {
+            "key": key,
+            "value": value,
+            "expires_at": now + dt.timedelta(seconds=ttl),
+            "now": now,
+        }
+        # RETURNING rather than rowcount, which drivers report differently for upserts.
+        return connection.execute(add, parameters).first() is not None
+
+    def set(self, key: str, value: str, ttl: int) -> None:
+        """Insert or replace an entry."""
+        connection = self.session.connection()
+        _, put = _upserts(connection.dialect.name)
+        expires_at = utcnow() + dt.timedelta(seconds=ttl)
+        connection.execute(put, {"key": key, "value": value, "expires_at": expires_at})
+
+    def get(self, key: str) -> str | None:
+        """Return a live value."""
+        return self.get_many(key).get(key)
+
+    def get_many(self, *keys: str) -> dict[str, str]:
+        """Return live values, one query."""
+        rows = self.session.connection().execute(_GET_MANY, {"keys": list(keys), "now": utcnow()})
+        return dict(rows.all())
+
+    def delete(self, key: str) -> None:
+        """Delete an entry."""
+        self.session.connection().execute(_DELETE, {"key": key})
+
+
+class RedisStore:
+    """Redis, shared by every app process; keys carry a prefix."""
+
+    def __init__(self, client: RedisClient, prefix: str = "jalon:lti:") -> None:
+        self.client = client
+        self.prefix = prefix
+
+    def add(self, key: str, value: str, ttl: int) -> bool:
+        """``SET NX EX``: atomic across processes."""
+        return bool(self.client.set(self.prefix + key, value, nx=True, ex=max(1, ttl)))
+
+    def set(self, key: str, value: str, ttl: int) -> None:
+        """``SET EX``."""
+        self.client.set(self.prefix + key, value, ex=max(1, ttl))
+
+    def get(self, key: str) -> str | None:
+        """``GET``, decoded."""
+        value = self.client.get(self.prefix + key)
+        if value is None:
+            return None
+        return value.decode() if isinstance(value, bytes) else str(value)
+
+    def get_many(self, *keys: str) -> dict[str, str]:
+        """``MGET``, decoded."""
+        values = self.client.mget([self.prefix + key for key in keys])
+        return {
+            key: value.decode() if isinstance(value, bytes) else str(value)
+            for key, value in zip(keys, values, strict=True)
+            if value is not None
+        }
+
+    def delete(self, key: str) -> None:
+        """``DEL``."""
+        self.client.delete(self.prefix + key)
+
+
+class RedisClient(Protocol):
+    """The part of ``redis.Redis`` the store uses."""
+
+    def set(self, name: str, value: str, ex: int | None = None, nx: bool = False) -> bool | None:
+        """Set a value."""
+
+    def get(self, name: str) -> bytes | str | None:
+        """Get a value."""
+
+    def mget(self, keys: list[str]) -> list[bytes | str | None]:
+        """Get several values."""
+
+    def delete(self, *names: str) -> int:
+        """Delete keys."""

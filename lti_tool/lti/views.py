@@ -1,0 +1,273 @@
+"""LTI endpoints: login, launch, the tool's JWKS, the landing page and refusals."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    g,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import refresh
+from pylti1p3.contrib.flask import FlaskRequest
+
+from lti_tool import csrf
+from lti_tool.db import db_session
+from lti_tool.frameworks import find_record, framework_of
+from lti_tool.lti import keys, services, session
+from lti_tool.lti.errors import REASONS, LaunchRejected
+from lti_tool.lti.launch import (
+    CLAIM,
+    LAUNCH_TTL,
+    STATE_COOKIE_PREFIX,
+    JalonMessageLaunch,
+    JalonOIDCLogin,
+    launch_key,
+    state_key,
+)
+from lti_tool.lti.records import record_launch
+from lti_tool.lti.roles import parse
+from lti_tool.lti.tool_config import DatabaseToolConf
+from lti_tool.views.errors import wants_json
+
+log = logging.getLogger(__name__)
+blueprint = Blueprint("lti", __name__, url_prefix="/lti")
+JWKS_MAX_AGE = 3600
+STORAGE_HEADER = "X-Jalon-Storage"
+
+
+def _launch_url() -> str:
+    return str(current_app.config["JALON"].base_url) + url_for("lti.launch")
+
+
+def _flask_request() -> FlaskRequest:
+    # An empty mapping as "session": nothing of the launch goes to Flask's cookie session.
+    return FlaskRequest(session={})
+
+
+@blueprint.route("/login", methods=["GET", "POST"])
+@csrf.exempt
+def login() -> Response | str:
+    """Answer a third-party initiated login: send the browser to the platform's auth URL."""
+    oidc = JalonOIDCLogin(
+        _flask_request(),
+        DatabaseToolConf(db_session()),
+        services().store(),
+        str(current_app.config["JALON"].base_url),
+    )
+    try:
+        start, oidc_redirect = oidc.start(_launch_url())
+    except LaunchRejected as exc:
+        exc.issuer, exc.client_id = oidc.param("iss"), oidc.param("client_id")
+        raise
+    if not start.storage_target:
+        response: Response = oidc_redirect.do_redirect()
+        return response
+    # The platform offers its storage: the page stores state and nonce in the platform's
+    # frame by postMessage, then goes on to the platform (the cookie is set too, in case).
+    page = make_response(
+        render_template(
+            "lti/login_storage.html",
+            auth_url=oidc_redirect.get_redirect_url(),
+            storage={
+                "mode": "put",
+                "target": start.storage_target,
+                "origin": start.platform_origin,
+                "state": start.state,
+                "nonce": start.auth_params["nonce"],
+                "next": oidc_redirect.get_redirect_url(),
+            },
+        )
+    )
+    oidc._cookie_service.update_response(page)  # pylti1p3's cookie jar
+    return page
+
+
+def _storage_confirmation() -> bool:
+    """Return whether this POST is the launch page's script confirming platform storage.
+
+    A cross-site form cannot set a custom header, and a cross-site script cannot send one
+    without a CORS preflight that Jalon never grants.
+    """
+    if request.headers.get(STORAGE_HEADER) != "checked":
+        return False
+    return request.headers.get("Sec-Fetch-Site", "same-origin") == "same-origin"
+
+
+@blueprint.post("/launch")
+@csrf.exempt
+def launch() -> Response | str | tuple[Response, int]:
+    """Validate a launch, record it, and open the landing page with a session token."""
+    checked = _storage_confirmation()
+    store = services().store()
+    message = JalonMessageLaunch(
+        _flask_request(),
+        DatabaseToolConf(db_session()),
+        store,
+        services().platform_keys,
+        storage_checked=checked,
+    )
+    try:
+        message.validate()
+        if message.needs_storage_check:
+            return render_template(
+                "lti/launch_storage.html",
+                id_token=message.param("id_token"),
+                state=message.param("state"),
+                storage={
+                    "mode": "get",
+                    "target": message.state_params["storage_target"],
+                    "origin": message.state_params.get("origin"),
+                    "state": message.param("state"),
+                    "nonce": message.state_params.get("nonce"),
+                    "launch": url_for("lti.launch"),
+                    "refused": url_for("lti.refused", code="LTI_STATE_MISMATCH"),
+                },
+            )
+        launch_id = _complete(message)
+    except LaunchRejected as exc:
+        aud = message.unverified_claim("aud")
+        exc.issuer = message.unverified_claim("iss")
+        exc.client_id = message.validated_client_id or (aud if isinstance(aud, str) else None)
+        exc.locale = session.launch_locale(message.body())
+        if checked:
+            _log_refusal(exc)
+            page = url_for("lti.refused", code=exc.code, lang=exc.locale)
+            return jsonify(error={"code": exc.code, "status": exc.status}, page=page), exc.status
+        raise
+    # A deep-linking request opens the épreuve picker (lti_tool/lti/deep_linking_views.py).
+    deep_link = message.body().get(CLAIM + "message_type") == "LtiDeepLinkingRequest"
+    landing = url_for(
+        "deep_linking.picker" if deep_link else "lti.home", lt=session.issue(launch_id)
+    )
+    if checked:
+        return jsonify(redirect=landing)
+    response = redirect(landing, code=303)
+    state = message.param("state") or ""
+    response.delete_cookie(STATE_COOKIE_PREFIX + state, path="/")
+    return response
+
+
+def _complete(message: JalonMessageLaunch) -> str:
+    """Record a validated launch, use up its nonce and store its data; return its id."""
+    assert message.platform is not None  # noqa: S101 (validated)
+    claims = message.body()
+    roles = parse(claims.get(CLAIM + "roles", []))
+    records = record_launch(db_session(), message.platform, claims, roles)
+    message.consume_nonce()
+    try:
+        launch_id = secrets.token_urlsafe(12)
+        jalon = {
+            "platform_id": message.platform.id,
+            "client_id": message.get_client_id(),
+            "context_id": records.context_id,
+            "user_id": records.user_id,
+            "resource_link_id": records.resource_link_id,
+        }
+        message.store.set(launch_key(launch_id), session.record(claims, jalon), LAUNCH_TTL)
+        message.store.delete(state_key(message.param("state") or ""))
+    except Exception:
+        message.release_nonce()
+        raise
+    return launch_id
+
+
+@blueprint.get("/jwks")
+def jwks() -> Response:
+    """Publish Jalon's public keys: the current one and those still in their grace period."""
+    grace = dt.timedelta(days=current_app.config["JALON"].key_grace_days)
+    response = jsonify(keys=keys.published(db_session(), grace))
+    response.headers["Cache-Control"] = f"public, max-age={JWKS_MAX_AGE}"
+    return response
+
+
+@blueprint.get("/refus/<code>")
+def refused(code: str) -> Response:
+    """Show a refusal decided in the browser (the platform storage check)."""
+    if code not in REASONS:
+        abort(404)
+    raise LaunchRejected(code)
+
+
+@blueprint.get("/accueil")
+@session.lti_required
+def home() -> str:
+    """Show the landing page of a launch: the course, the role, and the placed épreuve."""
+    launch = session.current()
+    assert launch is not None  # noqa: S101 (lti_required)
+    return render_template("lti/home.html", launch=launch, placement=_placement(launch.custom))
+
+
+def _placement(custom: dict[str, Any]) -> dict[str, Any] | None:
+    """Return the épreuve the custom parameters name, with its framework and competencies."""
+    code, epreuve_code = custom.get("framework"), custom.get("epreuve")
+    if not isinstance(code, str) or not code:
+        return None
+    record = find_record(db_session(), code)
+    if record is None:
+        return {"code": code, "framework": None, "epreuve": None, "competencies": []}
+    fw = framework_of(record)
+    try:
+        epreuve = fw.epreuve(epreuve_code) if isinstance(epreuve_code, str) else None
+    except KeyError:
+        epreuve = None
+    wanted = custom.get("competencies")
+    if isinstance(wanted, str) and wanted.strip():
+        codes = [c.strip() for c in wanted.replace(";", ",").split(",") if c.strip()]
+    else:
+        codes = list(epreuve.competencies) if epreuve else []
+    competencies = []
+    for competency_code in codes:
+        try:
+            competencies.append(fw.competency(competency_code))
+        except KeyError:
+            continue
+    return {"code": code, "framework": fw, "epreuve": epreuve, "competencies": competencies}
+
+
+def _log_refusal(exc: LaunchRejected) -> None:
+    # Reason, issuer and client id only: never sub, names, e-mail or the token.
+    log.warning(
+        "LTI refused: %s (issuer=%r, client_id=%r)",
+        exc.code,
+        (exc.issuer or "")[:255] if isinstance(exc.issuer, str) else None,
+        (exc.client_id or "")[:255] if isinstance(exc.client_id, str) else None,
+    )
+
+
+@blueprint.app_errorhandler(LaunchRejected)
+def _rejected(exc: LaunchRejected) -> tuple[Response | str, int]:
+    """Render a refusal: its reason code, what happened, and what an administrator checks."""
+    launch = session.current()
+    if launch is not None and exc.issuer is None:
+        exc.issuer, exc.client_id = launch.issuer, launch.client_id
+    _log_refusal(exc)
+    if exc.locale and not request.args.get("lang"):
+        g.locale = exc.locale
+        refresh()
+    reason = exc.reason
+    if wants_json():
+        return jsonify(
+            error={
+                "status": exc.status,
+                "code": exc.code,
+                "title": str(reason.title),
+                "check": str(reason.check),
+                "detail": exc.detail,
+            }
+        ), exc.status
+    return render_template(
+        "lti/rejected.html", code=exc.code, reason=reason, detail=exc.detail, status=exc.status
+    ), exc.status

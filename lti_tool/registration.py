@@ -1,0 +1,264 @@
+"""Platforms and deployments registered with Jalon: add, list, remove, with validation.
+
+The CLI, the admin page and Dynamic Registration all go through these functions, so a
+registration is checked the same way whichever path it takes. They take the session as
+first argument and only ``flush()``: the caller commits, or rolls back after an error.
+
+Errors name the field and a reason *code*; the CLI words them in English
+(``str(error)``), the web pages in the reader's language.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, selectinload
+
+from lti_tool.models import Deployment, Platform
+
+# Plain http is for a platform on this machine (the demo LMS, tests); anything else would
+# carry id_tokens and service tokens in clear.
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost"})
+MAX_LENGTH = {
+    "issuer": 255,
+    "client_id": 255,
+    "name": 255,
+    "auth_login_url": 1024,
+    "auth_token_url": 1024,
+    "key_set_url": 1024,
+    "auth_audience": 1024,
+    "product_family_code": 100,
+    "deployment_id": 255,
+}
+URL_FIELDS = ("issuer", "auth_login_url", "auth_token_url", "key_set_url", "auth_audience")
+REASONS = {
+    "required": "is required",
+    "too_long": "is longer than {limit} characters",
+    "not_url": "must be an absolute URL such as https://lms.example.edu/…",
+    "not_https": "must use https (plain http is accepted only for 127.0.0.1 and localhost)",
+    "has_query": "must not contain a query (?…) or a fragment (#…)",
+    "duplicate_platform": "a platform with this issuer and client id is already registered",
+    "duplicate_deployment": "deployment {value!r} is given twice or is already registered",
+    "unknown_platform": "no platform is registered with this issuer and client id",
+    "unknown_deployment": "this platform has no deployment {value!r}",
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a registration: the field and why."""
+
+    field: str
+    reason: str
+    value: str = ""
+
+    @property
+    def message(self) -> str:
+        """Say what is wrong, in English (for the CLI and logs)."""
+        limit = MAX_LENGTH.get(self.field, 1024)
+        return REASONS[self.reason].format(limit=limit, value=self.value)
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
+
+
+class RegistrationError(ValueError):
+    """A registration was refused; ``problems`` lists every reason, field by field."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = list(problems)
+        super().__init__("; ".join(str(p) for p in self.problems))
+
+    @property
+    def reasons(self) -> set[str]:
+        """Return the reason codes, for callers that react to a kind of refusal."""
+        return {p.reason for p in self.problems}
+
+
+@dataclass(frozen=True)
+class PlatformFields:
+    """What registering a platform needs, as given (validation normalises it)."""
+
+    issuer: str
+    client_id: str
+    auth_login_url: str
+    auth_token_url: str
+    key_set_url: str
+    auth_audience: str | None = None
+    name: str = ""
+    product_family_code: str | None = None
+    deployment_ids: tuple[str, ...] = field(default_factory=tuple)
+
+
+def url_problem(field_name: str, value: str) -> Problem | None:
+    """Return what is wrong with a URL field, or ``None`` when it is acceptable."""
+    if not value:
+        return Problem(field_name, "required")
+    if len(value) > MAX_LENGTH.get(field_name, 1024):
+        return Problem(field_name, "too_long")
+    try:
+        parts = urlsplit(value)
+        hostname = parts.hostname
+        _ = parts.port  # raises ValueError on a malformed port
+    except ValueError:
+        return Problem(field_name, "not_url")
+    if parts.scheme not in {"http", "https"} or not hostname or any(c.isspace() for c in value):
+        return Problem(field_name, "not_url")
+    if parts.scheme == "http" and hostname not in LOOPBACK_HOSTS:
+        return Problem(field_name, "not_https")
+    if field_name == "issuer" and (parts.query or parts.fragment or value.endswith("?")):
+        return Problem(field_name, "has_query")
+    return None
+
+
+def _text_problem(field_name: str, value: str, *, required: bool = True) -> Problem | None:
+    if not value:
+        return Problem(field_name, "required") if required else None
+    if len(value) > MAX_LENGTH[field_name]:
+        return Problem(field_name, "too_long")
+    return None
+
+
+def validate_platform(fields: PlatformFields) -> PlatformFields:
+    """Return the fields trimmed and checked, or raise with every problem found."""
+    audience = (fields.auth_audience or "").strip() or None
+    family = (fields.product_family_code or "").strip() or None
+    clean = replace(
+        fields,
+        issuer=fields.issuer.strip(),
+        client_id=fields.client_id.strip(),
+        auth_login_url=fields.auth_login_url.strip(),
+        auth_token_url=fields.auth_token_url.strip(),
+        key_set_url=fields.key_set_url.strip(),
+        auth_audience=audience,
+        name=fields.name.strip(),
+        product_family_code=family,
+        deployment_ids=tuple(d.strip() for d in fields.deployment_ids),
+    )
+    problems: list[Problem | None] = [
+        url_problem("issuer", clean.issuer),
+        _text_problem("client_id", clean.client_id),
+        url_problem("auth_login_url", clean.auth_login_url),
+        url_problem("auth_token_url", clean.auth_token_url),
+        url_problem("key_set_url", clean.key_set_url),
+        url_problem("auth_audience", audience) if audience else None,
+        _text_problem("name", clean.name, required=False),
+        _text_problem("product_family_code", family or "", required=False),
+    ]
+    seen: set[str] = set()
+    for deployment_id in clean.deployment_ids:
+        problem = _text_problem("deployment_id", deployment_id)
+        if problem is None and deployment_id in seen:
+            problem = Problem("deployment_id", "duplicate_deployment", deployment_id)
+        seen.add(deployment_id)
+        problems.append(problem)
+    found = [p for p in problems if p is not None]
+    if found:
+        raise RegistrationError(found)
+    return clean
+
+
+def find_platform(session: Session, issuer: str, client_id: str) -> Platform | None:
+    """Return the platform registered with this issuer and client id, or ``None``."""
+    return session.scalar(
+        sa.select(Platform).where(
+            Platform.issuer == issuer.strip(), Platform.client_id == client_id.strip()
+        )
+    )
+
+
+def get_platform(session: Session, issuer: str, client_id: str) -> Platform:
+    """Return the platform, or raise naming the pair that is unknown."""
+    platform = find_platform(session, issuer, client_id)
+    if platform is None:
+        raise RegistrationError([Problem("client_id", "unknown_platform")])
+    return platform
+
+
+def list_platforms(session: Session) -> list[Platform]:
+    """Return every platform with its deployments, by issuer then client id."""
+    query = (
+        sa.select(Platform)
+        .options(selectinload(Platform.deployments))
+        .order_by(Platform.issuer, Platform.client_id)
+    )
+    return list(session.scalars(query))
+
+
+def register_platform(session: Session, fields: PlatformFields) -> Platform:
+    """Store a new platform and its deployments.
+
+    The same issuer and client id twice is refused: Canvas shares one issuer between all
+    its hosted instances, so only the pair names a registration.
+    """
+    clean = validate_platform(fields)
+    if find_platform(session, clean.issuer, clean.client_id) is not None:
+        raise RegistrationError([Problem("client_id", "duplicate_platform")])
+    platform = Platform(
+        issuer=clean.issuer,
+        client_id=clean.client_id,
+        name=clean.name,
+        auth_login_url=clean.auth_login_url,
+        auth_token_url=clean.auth_token_url,
+        key_set_url=clean.key_set_url,
+        auth_audience=clean.auth_audience,
+        product_family_code=clean.product_family_code,
+        deployments=[Deployment(deployment_id=d) for d in clean.deployment_ids],
+    )
+    session.add(platform)
+    _flush(session, Problem("client_id", "duplicate_platform"))
+    return platform
+
+
+def add_deployments(
+    session: Session, platform: Platform, deployment_ids: Iterable[str]
+) -> list[Deployment]:
+    """Add deployments to a platform; refuse one it already has."""
+    wanted = [d.strip() for d in deployment_ids]
+    existing = {d.deployment_id for d in platform.deployments}
+    problems: list[Problem] = []
+    for index, deployment_id in enumerate(wanted):
+        problem = _text_problem("deployment_id", deployment_id)
+        if problem is None and (deployment_id in existing or deployment_id in wanted[:index]):
+            problem = Problem("deployment_id", "duplicate_deployment", deployment_id)
+        if problem is not None:
+            problems.append(problem)
+    if not wanted:
+        problems.append(Problem("deployment_id", "required"))
+    if problems:
+        raise RegistrationError(problems)
+    added = [Deployment(deployment_id=d) for d in wanted]
+    platform.deployments.extend(added)
+    _flush(session, Problem("deployment_id", "duplicate_deployment", ", ".join(wanted)))
+    return added
+
+
+def remove_platform(session: Session, platform: Platform) -> None:
+    """Remove a platform and its deployments: its launches are refused from now on."""
+    session.delete(platform)
+    session.flush()
+
+
+def remove_deployment(session: Session, platform: Platform, deployment_id: str) -> None:
+    """Remove one deployment of a platform."""
+    deployment_id = deployment_id.strip()
+    for deployment in platform.deployments:
+        if deployment.deployment_id == deployment_id:
+            platform.deployments.remove(deployment)
+            session.flush()
+            return
+    raise RegistrationError([Problem("deployment_id", "unknown_deployment", deployment_id)])
+
+
+def _flush(session: Session, on_conflict: Problem) -> None:
+    """Flush, turning a unique-constraint race into the refusal it stands for.
+
+    The session is then unusable until the caller rolls back, as after any refusal.
+    """
+    try:
+        session.flush()
+    except sa.exc.IntegrityError as exc:
+        raise RegistrationError([on_conflict]) from exc

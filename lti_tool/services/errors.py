@@ -1,0 +1,110 @@
+"""Why a call to the LMS's services failed: a reason code a page can show, and what to check."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _
+
+from lti_tool.lti.errors import Reason
+
+REASONS: dict[str, Reason] = {
+    "LMS_SERVICE_NOT_OFFERED": Reason(
+        409,
+        _("La plateforme n’offre pas ce service pour cette activité."),
+        _(
+            "Activez les services LTI Advantage de l’outil dans la plateforme (notes : "
+            "« Assignment and Grade Services » ; liste des participants : « Names and Role "
+            "Provisioning »), puis relancez l’activité."
+        ),
+    ),
+    "LMS_SCOPE_NOT_GRANTED": Reason(
+        403,
+        _("La plateforme n’a pas accordé à Jalon le droit nécessaire."),
+        _(
+            "Le lancement ne contient pas la permission (scope) demandée : dans Moodle, "
+            "réglez « Services de notes » sur « Utiliser ce service pour la synchronisation "
+            "des notes et la gestion des colonnes » ; dans Canvas, cochez les scopes AGS et "
+            "NRPS de la clé de développeur."
+        ),
+    ),
+    "LMS_SCOPE_REFUSED": Reason(
+        403,
+        _("La plateforme a refusé la permission demandée."),
+        _(
+            "Le point d’accès des jetons a refusé un scope pourtant annoncé au lancement : "
+            "vérifiez les services activés pour l’outil et les scopes de la clé de développeur."
+        ),
+    ),
+    "LMS_TOKEN_REFUSED": Reason(
+        401,
+        _("La plateforme a refusé de délivrer un jeton d’accès à Jalon."),
+        _(
+            "Vérifiez l’URL des jetons d’accès, l’audience des jetons (auth_audience) et "
+            "l’URL du jeu de clés de Jalon (/lti/jwks) enregistrés de part et d’autre."
+        ),
+    ),
+    "LMS_UNAUTHORIZED": Reason(
+        401,
+        _("La plateforme n’a pas reconnu le jeton d’accès de Jalon."),
+        _(
+            "Un serveur Apache devant Moodle supprime souvent l’en-tête Authorization : "
+            "ajoutez « CGIPassAuth On » (ou une règle RewriteRule équivalente)."
+        ),
+    ),
+    "LMS_FORBIDDEN": Reason(
+        403,
+        _("La plateforme a refusé l’opération à Jalon."),
+        _("Vérifiez les services et les scopes accordés à l’outil dans la plateforme."),
+    ),
+    "LMS_NOT_FOUND": Reason(
+        404,
+        _("La colonne de notes ou la liste demandée n’existe plus dans la plateforme."),
+        _(
+            "L’activité ou sa colonne de notes a peut-être été supprimée : replacez "
+            "l’épreuve dans le cours."
+        ),
+    ),
+    "LMS_REQUEST_REFUSED": Reason(
+        400,
+        _("La plateforme a refusé les données envoyées par Jalon."),
+        _("Le détail donne la réponse de la plateforme ; transmettez-le au support de Jalon."),
+    ),
+    "LMS_BAD_ANSWER": Reason(
+        502,
+        _("La plateforme a répondu de façon inattendue."),
+        _("La réponse n’est pas celle que décrivent les spécifications LTI Advantage."),
+    ),
+    "LMS_UNREACHABLE": Reason(
+        503,
+        _("La plateforme ne répond pas."),
+        _(
+            "Vérifiez que le serveur de Jalon peut joindre la plateforme (pare-feu, DNS, "
+            "certificat) ; réessayez dans quelques minutes."
+        ),
+    ),
+}
+
+
+class LmsServiceError(Exception):
+    """A call to AGS, NRPS or the token endpoint failed for ``code``.
+
+    ``status`` is the platform's HTTP status when it answered; ``detail`` a short technical
+    hint (an OAuth error code, a scope): never a token or personal data.
+    """
+
+    def __init__(self, code: str, *, status: int | None = None, detail: str | None = None) -> None:
+        if code not in REASONS:
+            raise ValueError(f"unknown reason code {code}")
+        super().__init__(f"{code} (HTTP {status})" if status else code)
+        self.code = code
+        self.platform_status = status
+        self.detail = detail
+
+    @property
+    def reason(self) -> Reason:
+        """Return what the code means, for a page."""
+        return REASONS[self.code]
+
+    @property
+    def status(self) -> int:
+        """Return the HTTP status a page showing this error should answer with."""
+        return self.reason.status

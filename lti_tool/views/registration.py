@@ -1,0 +1,263 @@
+"""``/lti/register``: IMS LTI Dynamic Registration, as Moodle 4.x and Canvas start it.
+
+GET shows the administrator which platform asks and what Jalon will request; POST does
+the registration and answers a page whose script hands control back to the platform
+(``org.imsglobal.lti.close``). The page lives in the LMS's iframe, where cookies may be
+blocked, so the form's CSRF token is bound to the registration itself (the configuration
+URL and token the platform gave) rather than to a cookie.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, current_app, render_template, request
+from flask_babel import gettext as _
+
+from lti_tool import csrf
+from lti_tool.db import db_session
+from lti_tool.dynamic_registration import (
+    SCOPE_LINEITEM,
+    SCOPE_NRPS,
+    SCOPE_RESULT,
+    SCOPE_SCORE,
+    SCOPES,
+    DynamicRegistrationError,
+    PlatformHttp,
+    UrllibPlatformHttp,
+    fetch_platform_configuration,
+    register,
+    requested_scopes,
+)
+from lti_tool.views.admin_platforms import field_label, problem_text
+from lti_tool.views.install import tool_urls
+
+blueprint = Blueprint("lti_registration", __name__, url_prefix="/lti")
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _Request:
+    """What the platform passed: its configuration URL and the registration token."""
+
+    configuration_url: str
+    token: str
+
+    @classmethod
+    def read(cls, values: Mapping[str, str]) -> _Request:
+        return cls(
+            values.get("openid_configuration", "").strip(),
+            values.get("registration_token", "").strip(),
+        )
+
+    @property
+    def principal(self) -> str:
+        """Name the registration a CSRF token is bound to, without revealing the token."""
+        digest = hashlib.sha256(f"{self.configuration_url}\n{self.token}".encode()).hexdigest()
+        return f"registration:{digest}"
+
+    @property
+    def query(self) -> dict[str, str]:
+        """Return the parameters that reopen this page (e.g. in another language)."""
+        values = {"openid_configuration": self.configuration_url}
+        if self.token:
+            values["registration_token"] = self.token
+        return values
+
+
+def scope_label(scope: str) -> str:
+    """Say what a service scope lets Jalon do, in the reader's words."""
+    labels = {
+        SCOPE_LINEITEM: _("créer les colonnes du carnet de notes des épreuves placées"),
+        SCOPE_SCORE: _("envoyer les notes publiées par les évaluateurs"),
+        SCOPE_RESULT: _("relire les notes enregistrées dans la plateforme"),
+        SCOPE_NRPS: _("lire la liste des participants d’un cours (qui n’a pas rendu)"),
+    }
+    return labels.get(scope, scope)
+
+
+@blueprint.get("/register")
+def start() -> str | tuple[str, int]:
+    """Show which platform asks to register Jalon, and what Jalon will request."""
+    asked = _Request.read(request.args)
+    try:
+        config = fetch_platform_configuration(_http(), asked.configuration_url, asked.token)
+    except DynamicRegistrationError as error:
+        return _refusal(error, asked)
+    csrf.set_principal(asked.principal)
+    scopes = requested_scopes(config)
+    return render_template(
+        "install/register_confirm.html",
+        config=config,
+        asked=asked,
+        urls=tool_urls(),
+        scopes=[scope_label(s) for s in scopes],
+        missing_scopes=[scope_label(s) for s in SCOPES if s not in scopes],
+        language_args=asked.query,
+    )
+
+
+@blueprint.post("/register")
+@csrf.exempt  # checked below, against the registration rather than the browser
+def complete() -> str | tuple[str, int]:
+    """Register Jalon with the platform and store the platform; then hand back control."""
+    asked = _Request.read(request.form)
+    csrf.set_principal(asked.principal)
+    if not csrf.is_valid(request.form.get(csrf.FIELD)):
+        abort(
+            400,
+            description=_("Le formulaire a expiré ou ne vient pas de Jalon : rechargez la page."),
+        )
+    try:
+        registered = register(
+            db_session(), _http(), tool_urls(), asked.configuration_url, asked.token
+        )
+    except DynamicRegistrationError as error:
+        return _refusal(error, asked)
+    result = registered.result
+    not_granted = []
+    if result.scopes_granted is not None:
+        not_granted = [
+            scope_label(s) for s in registered.scopes_requested if s not in result.scopes_granted
+        ]
+    return render_template(
+        "install/register_done.html",
+        platform=registered.platform,
+        config=registered.configuration,
+        result=result,
+        not_granted=not_granted,
+    )
+
+
+def _http() -> PlatformHttp:
+    services = current_app.extensions["jalon.services"]
+    http: PlatformHttp | None = services.get("registration_http")
+    if http is None:
+        http = services["registration_http"] = UrllibPlatformHttp()
+    return http
+
+
+def _refusal(error: DynamicRegistrationError, asked: _Request) -> tuple[str, int]:
+    """Explain why nothing was registered, and what to check."""
+    # Neither the token nor the URL's query (Canvas puts the token there) reaches the log.
+    log.warning(
+        "dynamic registration stopped: %s%s (configuration at %s)",
+        error.reason,
+        f" [{error.field}]" if error.field else "",
+        urlsplit(asked.configuration_url).netloc or "-",
+    )
+    message, hint = _explain(error)
+    return render_template(
+        "install/register_error.html",
+        error=error,
+        message=message,
+        hint=hint,
+        problems=[f"{field_label(p.field)} : {problem_text(p)}" for p in error.problems],
+        language_args=asked.query if asked.configuration_url else {},
+    ), error.status
+
+
+def _explain(error: DynamicRegistrationError) -> tuple[str, str]:
+    """Return what went wrong and what the administrator can do about it."""
+    field = error.field or ""
+    restart = _("Relancez l’enregistrement depuis votre plateforme ; le jeton a pu expirer.")
+    manual = _(
+        "Si votre plateforme ne prend pas en charge l’enregistrement dynamique, suivez la "
+        "configuration manuelle de la page d’installation."
+    )
+    explanations = {
+        "missing_configuration_url": (
+            _(
+                "Cette adresse s’ouvre depuis votre plateforme, qui lui ajoute l’URL de sa "
+                "configuration OpenID (openid_configuration) : elle manque ici."
+            ),
+            _(
+                "Dans Moodle, collez l’adresse dans « Tool URL » puis « Add LTI Advantage » ; "
+                "dans Canvas, créez une « LTI Registration » dans « Developer Keys »."
+            ),
+        ),
+        "invalid_configuration_url": (
+            _("L’URL de configuration OpenID donnée par la plateforme n’est pas acceptable."),
+            manual,
+        ),
+        "unreachable": (
+            _("Jalon n’a pas pu joindre la plateforme (%(detail)s).", detail=error.detail or ""),
+            _(
+                "Vérifiez que le serveur de Jalon peut atteindre la plateforme en HTTPS "
+                "(pare-feu, proxy, certificat), puis recommencez."
+            ),
+        ),
+        "configuration_status": (
+            _(
+                "La plateforme n’a pas fourni sa configuration OpenID (%(detail)s).",
+                detail=error.detail or "",
+            ),
+            restart,
+        ),
+        "configuration_not_json": (
+            _("La configuration OpenID de la plateforme n’est pas un document JSON valide."),
+            manual,
+        ),
+        "configuration_missing": (
+            _("La configuration OpenID de la plateforme n’indique pas « %(field)s ».", field=field),
+            manual,
+        ),
+        "configuration_invalid": (
+            _("Dans la configuration OpenID, « %(field)s » n’est pas acceptable.", field=field),
+            manual,
+        ),
+        "origin_mismatch": (
+            _(
+                "La configuration lue sur %(origin)s annonce l’émetteur %(issuer)s : une "
+                "plateforme ne peut parler qu’en son propre nom, Jalon refuse.",
+                origin=error.context.get("origin", ""),
+                issuer=error.context.get("issuer", ""),
+            ),
+            _(
+                "Vérifiez l’URL publique (wwwroot) de la plateforme, ou configurez Jalon "
+                "manuellement."
+            ),
+        ),
+        "registration_elsewhere": (
+            _(
+                "L’adresse d’enregistrement annoncée (%(origin)s) n’est pas chez l’émetteur "
+                "%(issuer)s : Jalon n’y envoie rien.",
+                origin=error.context.get("origin", ""),
+                issuer=error.context.get("issuer", ""),
+            ),
+            manual,
+        ),
+        "refused": (
+            _("La plateforme a refusé l’enregistrement : %(detail)s", detail=error.detail or ""),
+            restart,
+        ),
+        "response_invalid": (
+            _("La réponse de la plateforme ne contient pas d’identifiant client utilisable."),
+            _(
+                "La plateforme a peut-être créé l’outil malgré tout : supprimez-le dans la "
+                "plateforme avant de recommencer."
+            ),
+        ),
+        "already_registered": (
+            _(
+                "La plateforme a attribué un identifiant client déjà enregistré dans Jalon : "
+                "rien n’a été modifié."
+            ),
+            _(
+                "Supprimez l’outil en double dans la plateforme, ou l’ancien enregistrement "
+                "dans l’administration de Jalon, puis recommencez."
+            ),
+        ),
+        "registration_invalid": (
+            _("La plateforme a répondu avec des valeurs que Jalon ne peut pas enregistrer."),
+            _(
+                "La plateforme a peut-être créé l’outil malgré tout : supprimez-le dans la "
+                "plateforme, puis configurez Jalon manuellement."
+            ),
+        ),
+    }
+    return explanations.get(error.reason, (error.reason, manual))

@@ -1,0 +1,214 @@
+"""After the launch: the signed session token, roles on every page, no third-party cookie."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask, render_template_string
+from itsdangerous import TimestampSigner, URLSafeTimedSerializer
+
+from lti_tool.db import Database
+from lti_tool.lti.session import SALT, learner_required, staff_required
+from lti_tool.models import CacheEntry
+from tests.lti_tool.lti.platforms import Browser, TestPlatform, landing_token
+
+FORM = "<form method=post>{{ csrf_field() }}{{ lti_field() }}<button>ok</button></form>"
+
+
+@pytest.fixture
+def probed(registered: Flask) -> Flask:
+    """The app with a staff-only and a learner-only page, as issue 4 will add them."""
+
+    @registered.route("/lti/essai/evaluation", methods=["GET", "POST"])
+    @staff_required
+    def staff_probe() -> str:
+        return (
+            "grade saved"
+            if registered.config["TESTING"] and _is_post()
+            else (render_template_string(FORM))
+        )
+
+    @registered.route("/lti/essai/depot", methods=["GET", "POST"])
+    @learner_required
+    def learner_probe() -> str:
+        return "work submitted" if _is_post() else render_template_string(FORM)
+
+    return registered
+
+
+def _is_post() -> bool:
+    from flask import request
+
+    return request.method == "POST"
+
+
+def _form_fields(html: str) -> dict[str, str]:
+    return dict(re.findall(r'name="([^"]+)" value="([^"]+)"', html))
+
+
+def _aged_token(app: Flask, launch_token: str, age: float) -> str:
+    """Re-sign a token's launch id as if it had been issued ``age`` seconds ago."""
+
+    class Past(TimestampSigner):
+        def get_timestamp(self) -> int:
+            return int(time.time() - age)
+
+    serializer = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt=SALT, signer=Past)
+    launch_id = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt=SALT).loads(launch_token)
+    return serializer.dumps(launch_id)
+
+
+def test_learner_never_reaches_a_staff_url(probed: Flask, moodle: TestPlatform) -> None:
+    learner = Browser(probed.test_client())
+    token = landing_token(learner.launch(moodle, "learner"))
+    page = learner.get(f"/lti/essai/evaluation?lt={token}")
+    assert page.status_code == 403
+    assert "LTI_ROLE_FORBIDDEN" in page.get_data(as_text=True)
+    # A POST with a valid form token of the learner's own session is refused too.
+    depot = learner.get(f"/lti/essai/depot?lt={token}").get_data(as_text=True)
+    response = learner.post("/lti/essai/evaluation", data=_form_fields(depot))
+    assert response.status_code == 403
+    assert "LTI_ROLE_FORBIDDEN" in response.get_data(as_text=True)
+    assert "grade saved" not in response.get_data(as_text=True)
+
+
+def test_instructor_reaches_the_staff_url_but_not_the_learner_one(
+    probed: Flask, canvas: TestPlatform
+) -> None:
+    instructor = Browser(probed.test_client())
+    token = landing_token(instructor.launch(canvas, "instructor"))
+    form = instructor.get(f"/lti/essai/evaluation?lt={token}").get_data(as_text=True)
+    response = instructor.post("/lti/essai/evaluation", data=_form_fields(form))
+    assert response.get_data(as_text=True) == "grade saved"
+    assert instructor.get(f"/lti/essai/depot?lt={token}").status_code == 403
+
+
+def test_a_form_token_of_another_launch_is_refused(
+    probed: Flask, moodle: TestPlatform, canvas: TestPlatform
+) -> None:
+    first = Browser(probed.test_client())
+    second = Browser(probed.test_client())
+    first_token = landing_token(first.launch(moodle, "instructor"))
+    second_token = landing_token(second.launch(canvas, "instructor"))
+    stolen = _form_fields(
+        first.get(f"/lti/essai/evaluation?lt={first_token}").get_data(as_text=True)
+    )
+    stolen["lt"] = second_token  # the CSRF token is bound to the first launch
+    response = second.post("/lti/essai/evaluation", data=stolen)
+    assert response.status_code == 400
+
+
+def test_pages_need_the_session_token(probed: Flask, moodle: TestPlatform) -> None:
+    browser = Browser(probed.test_client())
+    token = landing_token(browser.launch(moodle))
+    for url in ("/lti/accueil", f"/lti/accueil?lt={token[:-2]}xx", "/lti/essai/depot"):
+        response = browser.get(url)
+        assert response.status_code == 401, url
+        assert "LTI_SESSION_EXPIRED" in response.get_data(as_text=True)
+
+
+def test_no_cookie_is_needed_after_the_launch(probed: Flask, moodle: TestPlatform) -> None:
+    """An iframe whose cookies are blocked: only the token in the URL carries the session."""
+    browser = Browser(probed.test_client())
+    response = browser.launch(moodle)
+    token = landing_token(response)
+    cookieless = Browser(probed.test_client(use_cookies=False))
+    landing = cookieless.get(f"/lti/accueil?lt={token}")
+    assert landing.status_code == 200
+    assert "Set-Cookie" not in landing.headers
+    depot = cookieless.get(f"/lti/essai/depot?lt={token}").get_data(as_text=True)
+    assert cookieless.post("/lti/essai/depot", data=_form_fields(depot)).status_code == 200
+
+
+def test_cookies_do_not_grow_with_launches(probed: Flask, moodle: TestPlatform) -> None:
+    """pylti1p3's session storage passes 4 KB after ~20 launches; here the jar stays empty."""
+    browser = Browser(probed.test_client())
+    for _ in range(25):
+        landing_token(browser.launch(moodle))
+    jar = browser.client._cookies  # the test client's cookie jar
+    assert sum(len(c.value) + len(c.key) for c in jar.values()) == 0
+
+
+def test_expired_session(probed: Flask, moodle: TestPlatform) -> None:
+    browser = Browser(probed.test_client())
+    token = landing_token(browser.launch(moodle))
+    old = _aged_token(probed, token, 2 * 3600 + 5)
+    response = browser.get(f"/lti/accueil?lt={old}")
+    assert response.status_code == 401
+    assert "LTI_SESSION_EXPIRED" in response.get_data(as_text=True)
+
+
+def test_session_slides(probed: Flask, moodle: TestPlatform, clean_database: Database) -> None:
+    browser = Browser(probed.test_client())
+    token = landing_token(browser.launch(moodle))
+    with clean_database.session() as session:
+        before = session.scalar(
+            sa.select(CacheEntry.expires_at).where(CacheEntry.key.like("launch:%"))
+        )
+    recent = browser.get(f"/lti/accueil?lt={token}").get_data(as_text=True)
+    assert f"lt={token}" in recent  # young token: kept as is
+    aged = _aged_token(probed, token, 30 * 60)
+    html = browser.get(f"/lti/accueil?lt={aged}").get_data(as_text=True)
+    fresh = re.search(r"[?&]lt=([^\"&]+)", html)
+    assert fresh is not None
+    assert fresh.group(1) != aged
+    serializer = URLSafeTimedSerializer(probed.config["SECRET_KEY"], salt=SALT)
+    _, issued = serializer.loads(fresh.group(1), return_timestamp=True)
+    assert time.time() - issued.timestamp() < 5  # re-issued now
+    assert browser.get(f"/lti/accueil?lt={fresh.group(1)}").status_code == 200
+    with clean_database.session() as session:
+        after = session.scalar(
+            sa.select(CacheEntry.expires_at).where(CacheEntry.key.like("launch:%"))
+        )
+    assert before is not None
+    assert after is not None
+    assert after > before
+
+
+def test_launch_data_gone_means_session_gone(
+    probed: Flask, moodle: TestPlatform, clean_database: Database
+) -> None:
+    browser = Browser(probed.test_client())
+    token = landing_token(browser.launch(moodle))
+    with clean_database.session() as session:
+        session.execute(
+            sa.update(CacheEntry)
+            .where(CacheEntry.key.like("launch:%"))
+            .values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))
+        )
+    assert browser.get(f"/lti/accueil?lt={token}").status_code == 401
+
+
+def test_locale_follows_the_launch(probed: Flask, moodle: TestPlatform) -> None:
+    browser = Browser(probed.test_client())
+
+    def english(claims: dict[str, object]) -> None:
+        presentation = claims["https://purl.imsglobal.org/spec/lti/claim/launch_presentation"]
+        assert isinstance(presentation, dict)
+        presentation["locale"] = "en-GB"
+
+    token = landing_token(browser.launch(moodle, change=english))
+    html = browser.get(f"/lti/accueil?lt={token}", headers={"Accept-Language": "fr"}).get_data(
+        as_text=True
+    )
+    assert '<html lang="en">' in html
+    assert "Your role in this course" in html
+    # The language switch keeps the session.
+    assert f'href="?lang=fr&amp;lt={token}"' in html
+
+
+def test_launch_data_is_stored_server_side_under_a_short_id(
+    browser: Browser, moodle: TestPlatform, clean_database: Database
+) -> None:
+    token = landing_token(browser.launch(moodle))
+    assert len(token) < 80
+    with clean_database.session() as session:
+        keys = list(
+            session.scalars(sa.select(CacheEntry.key).where(CacheEntry.key.like("launch:%")))
+        )
+    assert len(keys) == 1
+    assert len(keys[0]) == len("launch:") + 16
