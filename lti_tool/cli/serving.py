@@ -12,10 +12,13 @@ from lti_tool.config import Settings
 from lti_tool.frameworks import install_bundled
 
 
-def _serve(settings: Settings, host: str, port: int, workers: int, threads: int) -> None:
+def _serve(
+    settings: Settings, host: str, port: int, workers: int, threads: int, relay: bool = True
+) -> None:
     from gunicorn.app.base import BaseApplication
 
     from lti_tool import create_app
+    from lti_tool.cli.xapi import start_background_relay
 
     class _Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
@@ -27,7 +30,12 @@ def _serve(settings: Settings, host: str, port: int, workers: int, threads: int)
             self.cfg.set("preload_app", False)
 
         def load(self) -> Any:
-            return create_app(settings)
+            app = create_app(settings)
+            if relay:
+                # In the worker, after the fork: several workers make several relays, which
+                # is safe (batches are claimed with a lease).
+                start_background_relay(settings, app.extensions["jalon.db"])
+            return app
 
     _Server().run()
 
@@ -37,9 +45,15 @@ def _serve(settings: Settings, host: str, port: int, workers: int, threads: int)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
 @click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64))
-def serve(host: str, port: int, workers: int, threads: int) -> None:
+@click.option(
+    "--relay/--no-relay",
+    default=True,
+    show_default=True,
+    help="Deliver xAPI statements from each worker (or run `jalon xapi relay` apart).",
+)
+def serve(host: str, port: int, workers: int, threads: int, relay: bool) -> None:
     """Serve Jalon with gunicorn, for use behind a reverse proxy."""
-    _serve(settings_from_env(), host, port, workers, threads)
+    _serve(settings_from_env(), host, port, workers, threads, relay)
 
 
 @click.command()
