@@ -54,6 +54,8 @@ PAGES = [
     f"{FW}/activites/A1.1",
     f"{FW}/epreuves/E3",
     NOT_FOUND,
+    "/lti/installation",
+    "/admin/connexion",
 ]
 LANGS = ["fr", "en"]
 
