@@ -82,7 +82,7 @@ def choose() -> Response | str | tuple[Response | str, int]:
     try:
         choice = deep_linking.load_choice(fields, _frameworks())
     except ValidationError as exc:
-        errors = exc.normalized_messages()
+        errors = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
         if wants_json():
             return jsonify(error={"status": 400, "fields": errors}), 400
         return _picker(settings, errors, fields), 400

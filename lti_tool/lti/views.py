@@ -24,7 +24,7 @@ from flask_babel import refresh
 from pylti1p3.contrib.flask import FlaskRequest
 
 from lti_tool import csrf
-from lti_tool.db import db_session
+from lti_tool.db import db_session, utcnow
 from lti_tool.frameworks import find_record, framework_of
 from lti_tool.lti import keys, services, session
 from lti_tool.lti.errors import REASONS, LaunchRejected
@@ -40,6 +40,7 @@ from lti_tool.lti.launch import (
 from lti_tool.lti.records import record_launch
 from lti_tool.lti.roles import parse
 from lti_tool.lti.tool_config import DatabaseToolConf
+from lti_tool.statements import record_launched
 from lti_tool.views.errors import wants_json
 
 log = logging.getLogger(__name__)
@@ -166,9 +167,18 @@ def _complete(message: JalonMessageLaunch) -> str:
     claims = message.body()
     roles = parse(claims.get(CLAIM + "roles", []))
     records = record_launch(db_session(), message.platform, claims, roles)
+    launch_id = secrets.token_urlsafe(12)
+    record_launched(
+        db_session(),
+        message.platform,
+        claims,
+        roles,
+        launch_id,
+        current_app.config["JALON"].base_url,
+        utcnow(),
+    )
     message.consume_nonce()
     try:
-        launch_id = secrets.token_urlsafe(12)
         jalon = {
             "platform_id": message.platform.id,
             "client_id": message.get_client_id(),

@@ -210,9 +210,7 @@ class HttpGrades:
                 context, "GET", context.lineitem_url, scopes, accept=LINEITEM_TYPE
             )
             return LineItem.from_json(self.client.json(response))
-        existing = self.line_items(
-            context, resource_link_id=context.resource_link_id, tag=spec.tag
-        )
+        existing = self.line_items(context, resource_link_id=context.resource_link_id, tag=spec.tag)
         if existing:
             return existing[0]
         return self.create_line_item(context, spec)

@@ -127,9 +127,7 @@ class ServiceClient:
             if next_url in seen or len(seen) >= MAX_PAGES:
                 raise LmsServiceError("LMS_BAD_ANSWER", detail="the pages loop")
             seen.add(next_url)
-            response = self.call(
-                context, "GET", next_url, scopes, accept=accept, params=params
-            )
+            response = self.call(context, "GET", next_url, scopes, accept=accept, params=params)
             yield response, self.json(response)
             params = None  # the next page's URL carries its own query
             link = response.links.get("next")

@@ -63,9 +63,7 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def context_for_launch(
-    session: Session, platform: Platform, claims: dict[str, Any]
-) -> LmsContext:
+def context_for_launch(session: Session, platform: Platform, claims: dict[str, Any]) -> LmsContext:
     """Return the services a launch's claims offer (AGS and NRPS claims, resource link id)."""
     ags = claims.get(AGS_CLAIM)
     ags = ags if isinstance(ags, dict) else {}

@@ -46,11 +46,13 @@ def test_the_picker_places_a_narrowed_epreuve_in_the_demo_course(jalon_demo: Fla
     answer = browser.open(f"{JALON}{form['action']}", "POST", data=data)
     assert answer.status_code == 200, answer.get_data(as_text=True)
     page = answer.get_data(as_text=True)
-    assert 'src="/static/lti-autopost.js"' in page and "<noscript>" in page
+    assert 'src="/static/lti-autopost.js"' in page
+    assert "<noscript>" in page
     returned = forms(page)[0]
     assert returned["action"] == f"{ISSUER}/deep-link-return"
     claims = jwt.decode(returned["fields"]["JWT"], options={"verify_signature": False})
-    assert claims["aud"] == ISSUER and claims["iss"] == "jalon-demo"
+    assert claims["aud"] == ISSUER
+    assert claims["iss"] == "jalon-demo"
     assert claims[DL_CLAIM + "data"]  # the demo's pending request, echoed
 
     placed = browser.submit(page)  # what the auto-post script does
@@ -72,7 +74,8 @@ def test_the_picker_places_a_narrowed_epreuve_in_the_demo_course(jalon_demo: Fla
     # A learner launches the placed link and sees only the chosen competencies.
     landing = _launch(Browser({"jalon.test": jalon_demo}), placement.id, LEA)
     text = landing.get_data(as_text=True)
-    assert "C1.2" in text and "C1.3" not in text
+    assert "C1.2" in text
+    assert "C1.3" not in text
 
 
 def test_the_demo_refuses_a_second_answer_to_the_same_request(jalon_demo: Flask) -> None:

@@ -7,6 +7,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import jwt
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 from lti1p3platform.ltiplatform import LTI1P3PlatformConfAbstract
 from lti1p3platform.registration import Registration
@@ -16,7 +17,9 @@ from pylti1p3.lineitem import LineItem
 from pylti1p3.registration import Registration as PyltiRegistration
 from werkzeug.test import TestResponse
 
+from lti_tool.db import Database
 from lti_tool.lti.deep_linking import RESPONSE_LIFETIME
+from lti_tool.models import CacheEntry
 from tests.lti_tool.demo.harness import forms
 from tests.lti_tool.lti.platforms import CLAIM, LAUNCH_URL, Browser, TestPlatform
 
@@ -152,15 +155,16 @@ def test_the_launch_opens_the_picker_with_every_epreuve(
         assert picker_form(page, code)["fields"]["framework"] == "community-manager-n6"
     assert "Étude de cas (épreuve écrite)" in html
     assert _boxes(page, "E1") == list(E1)
-    assert 'name="csrf_token"' in html and 'name="lt"' in html
+    assert 'name="csrf_token"' in html
+    assert 'name="lt"' in html
     assert "<script" not in html.split("</head>", 1)[1]  # works without JavaScript
 
 
 def test_the_picker_speaks_english(browser: Browser, moodle: TestPlatform) -> None:
     token, _page = open_picker(browser, moodle)
     html = browser.get(f"/lti/selection?lt={token}&lang=en").get_data(as_text=True)
-    assert "Place an assessment" in html
-    assert "Place assessment E3 in the course" in html
+    assert "Place an épreuve" in html
+    assert "Place épreuve E3 in the course" in html
 
 
 def test_moodle_gets_one_signed_resource_link_with_its_column(
@@ -350,10 +354,24 @@ def test_a_session_token_from_another_app_secret_is_refused(
     browser: Browser, moodle: TestPlatform, registered: Flask
 ) -> None:
     token, page = open_picker(browser, moodle)
-    registered.config["SECRET_KEY"] = "another-secret-0123456789abcdef"
+    registered.config["SECRET_KEY"] = "another-secret-0123456789abcdef"  # noqa: S105
     assert browser.get(f"/lti/selection?lt={token}").status_code == 401
     form = picker_form(page, "E1")
     assert browser.post(form["action"], data=form["fields"]).status_code in {400, 401}
+
+
+def test_a_stale_session_is_refused(
+    browser: Browser, moodle: TestPlatform, clean_database: Database
+) -> None:
+    token, page = open_picker(browser, moodle)
+    # Two hours later the stored launch has expired (and been purged).
+    with clean_database.session() as session:
+        session.execute(sa.delete(CacheEntry).where(CacheEntry.key.startswith("launch:")))
+    assert browser.get(f"/lti/selection?lt={token}").status_code == 401
+    form = picker_form(page, "E1")
+    answer = browser.post(form["action"], data={**form["fields"], "competencies": ["C1.1"]})
+    assert answer.status_code in {400, 401}
+    assert 'name="JWT"' not in answer.get_data(as_text=True)
 
 
 def test_a_form_without_csrf_token_is_refused(browser: Browser, moodle: TestPlatform) -> None:
@@ -382,7 +400,8 @@ def test_bad_or_tampered_choices_are_refused_naming_the_field(
     response = choose(browser, page, "E1", competencies, change)
     assert response.status_code == 400
     html = response.get_data(as_text=True)
-    assert 'name="JWT"' not in html and "evil.test" not in html
+    assert 'name="JWT"' not in html
+    assert "evil.test" not in html
     assert 'class="error-summary"' in html
     # JSON clients get the field errors.
     form = picker_form(page, "E1")

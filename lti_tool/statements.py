@@ -1,0 +1,98 @@
+"""Turn what happens in the web app into xAPI statements, in the same transaction.
+
+Each function builds the domain event, serializes its statement once and adds it to the
+outbox with the caller's session, so the statement exists exactly when the event does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from lti_tool.frameworks import find_record, framework_of
+from lti_tool.lti.roles import Roles
+from lti_tool.lti.tool_config import RegisteredPlatform
+from xapi.events import Launched, LmsContext, LtiUser, ResourceLink
+from xapi.outbox import SerializedStatement, enqueue
+from xapi.statements import build
+
+log = logging.getLogger(__name__)
+CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
+
+
+def record_launched(
+    session: Session,
+    platform: RegisteredPlatform,
+    claims: dict[str, Any],
+    roles: Roles,
+    launch_id: str,
+    base_url: str,
+    now: dt.datetime,
+) -> bool:
+    """Queue the *launched* statement of a learner opening a placed épreuve.
+
+    Staff launches, launches of a link that names no référentiel, and anonymous launches
+    say nothing about a learner's progress, so they emit nothing. Return whether a
+    statement was queued.
+    """
+    custom = claims.get(CLAIM + "custom") or {}
+    link = claims.get(CLAIM + "resource_link") or {}
+    context = claims.get(CLAIM + "context") or {}
+    framework_code = custom.get("framework") if isinstance(custom, dict) else None
+    sub = claims.get("sub")
+    if roles.is_staff or not sub or not isinstance(framework_code, str) or not link.get("id"):
+        return False
+    epreuve_code = custom.get("epreuve") if isinstance(custom.get("epreuve"), str) else None
+    tool_platform = claims.get(CLAIM + "tool_platform") or {}
+    try:
+        event = Launched(
+            learner=LtiUser(platform.issuer, str(sub), claims.get("name"), claims.get("email")),
+            lms=LmsContext(
+                issuer=platform.issuer,
+                platform_name=str(tool_platform.get("name") or platform.name or platform.issuer),
+                deployment_id=str(claims[CLAIM + "deployment_id"]),
+                context_id=str(context.get("id") or link["id"]),
+                context_title=context.get("title"),
+            ),
+            framework_code=framework_code,
+            occurred_at=now,
+            language=_language(claims),
+            launch_id=launch_id,
+            resource_link=ResourceLink(
+                id=str(link["id"]),
+                title=link.get("title"),
+                epreuve_code=epreuve_code,
+                bloc_codes=_blocs(session, framework_code, epreuve_code),
+            ),
+        )
+    except ValueError as exc:
+        # A link whose custom parameters Jalon did not write: no statement, but no lost launch.
+        log.warning("launch %s: no xAPI statement (%s)", launch_id, exc)
+        return False
+    record = build(event, base_url)
+    enqueue(session, [SerializedStatement(str(record.id), record.json)])
+    return True
+
+
+def _blocs(session: Session, framework_code: str, epreuve_code: str | None) -> tuple[str, ...]:
+    """Return the blocs an épreuve evaluates, in framework order."""
+    stored = find_record(session, framework_code)
+    if stored is None or epreuve_code is None:
+        return ()
+    framework = framework_of(stored)
+    try:
+        covered = set(framework.epreuve(epreuve_code).competencies)
+    except KeyError:
+        return ()
+    return tuple(
+        bloc.code for bloc in framework.blocs if any(c.code in covered for c in bloc.competencies)
+    )
+
+
+def _language(claims: dict[str, Any]) -> str | None:
+    presentation = claims.get(CLAIM + "launch_presentation") or {}
+    locale = presentation.get("locale") if isinstance(presentation, dict) else None
+    return locale.replace("_", "-") if isinstance(locale, str) and locale else None

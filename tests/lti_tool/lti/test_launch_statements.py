@@ -1,0 +1,49 @@
+"""A learner's launch of a placed épreuve emits one *launched* statement, in its transaction."""
+
+from __future__ import annotations
+
+import json
+
+import sqlalchemy as sa
+
+from lti_tool.db import Database
+from tests.lti_tool.lti.platforms import Browser, TestPlatform, landing_token
+from xapi.outbox import outbox
+
+LAUNCHED = "http://adlnet.gov/expapi/verbs/launched"
+CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
+
+
+def _statements(database: Database) -> list[dict[str, object]]:
+    with database.engine.connect() as connection:
+        texts = connection.scalars(sa.select(outbox.c.body)).all()
+    return [json.loads(text) for text in texts]
+
+
+def test_a_learner_launch_is_told_to_the_lrs(
+    browser: Browser, moodle: TestPlatform, clean_database: Database
+) -> None:
+    landing_token(browser.launch(moodle, "learner"))
+    (statement,) = _statements(clean_database)
+    assert statement["verb"]["id"] == LAUNCHED
+    assert statement["actor"]["account"]["homePage"] == moodle.issuer
+    assert "name" not in statement["actor"]  # pseudonymous by default
+    assert "/epreuves/" not in json.dumps(statement["object"])  # the object is the LMS link
+    grouping = {a["id"] for a in statement["context"]["contextActivities"]["grouping"]}
+    assert "https://jalon.test/referentiels/community-manager-n6/blocs/B2" in grouping
+
+
+def test_staff_and_unplaced_launches_emit_nothing(
+    browser: Browser, moodle: TestPlatform, clean_database: Database
+) -> None:
+    landing_token(browser.launch(moodle, "instructor"))
+    landing_token(browser.launch(moodle, "learner", change=lambda c: c.pop(CLAIM + "custom")))
+    assert _statements(clean_database) == []
+
+
+def test_a_refused_launch_emits_nothing(
+    browser: Browser, moodle: TestPlatform, clean_database: Database
+) -> None:
+    response = browser.launch(moodle, "learner", change=lambda c: c.update(aud="someone-else"))
+    assert response.status_code in {400, 401, 403}
+    assert _statements(clean_database) == []
