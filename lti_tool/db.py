@@ -15,43 +15,7 @@ import sqlalchemy as sa
 from flask import Flask, Response, g
 from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, sessionmaker
 
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-def utcnow() -> dt.datetime:
-    """Return the current time, timezone-aware UTC."""
-    return dt.datetime.now(dt.UTC)
-
-
-class UTCDateTime(sa.types.TypeDecorator[dt.datetime]):
-    """A timestamp stored in UTC and always read back timezone-aware.
-
-    SQLite has no time zones; without this, values written aware come back naive.
-    """
-
-    impl = sa.DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
-        """Refuse naive datetimes and store the UTC instant."""
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTC column")
-        return value.astimezone(dt.UTC)
-
-    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
-        """Read a stored instant back as an aware UTC datetime."""
-        if value is None:
-            return None
-        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
-
+from xapi.columns import NAMING_CONVENTION, UTCDateTime, utcnow
 
 created_at = Annotated[dt.datetime, mapped_column(UTCDateTime(), default=utcnow, nullable=False)]
 
@@ -83,19 +47,32 @@ def make_engine(url: str) -> sa.Engine:
 
 
 class Database:
-    """The engine and session factory of one app."""
+    """An engine, its session factory, and one session per request of an app.
 
-    def __init__(self, url: str) -> None:
+    ``name`` tells databases of one app apart (Jalon's, and the demo LMS's own file).
+    """
+
+    def __init__(self, url: str, name: str = "jalon.db") -> None:
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.name = name
+        self._key = f"session:{name}"
+
+    def request_session(self) -> Session:
+        """Return the current request's session, opening it on first use."""
+        session: Session | None = g.get(self._key)
+        if session is None:
+            session = self.sessions()
+            setattr(g, self._key, session)
+        return session
 
     def init_app(self, app: Flask) -> None:
         """Open a session lazily per request; commit on success, roll back otherwise."""
-        app.extensions["jalon.db"] = self
+        app.extensions[self.name] = self
 
         @app.after_request
         def _commit_on_success(response: Response) -> Response:
-            session: Session | None = g.pop("db_session", None)
+            session: Session | None = g.pop(self._key, None)
             if session is not None:
                 try:
                     if response.status_code < 400:
@@ -108,7 +85,7 @@ class Database:
 
         @app.teardown_request
         def _close(_exc: BaseException | None) -> None:
-            session: Session | None = g.pop("db_session", None)
+            session: Session | None = g.pop(self._key, None)
             if session is not None:
                 session.rollback()
                 session.close()
@@ -121,10 +98,8 @@ class Database:
 
 
 def db_session() -> Session:
-    """Return the current request's session, opening it on first use."""
-    if "db_session" not in g:
-        from flask import current_app
+    """Return the current request's session of Jalon's database."""
+    from flask import current_app
 
-        g.db_session = current_app.extensions["jalon.db"].sessions()
-    session: Session = g.db_session
-    return session
+    database: Database = current_app.extensions["jalon.db"]
+    return database.request_session()

@@ -25,15 +25,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-# The same naming convention as ``lti_tool.db.Base`` (xapi may not import lti_tool), so that
-# Alembic names this package's constraints the way it names the app's.
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
+from xapi.columns import NAMING_CONVENTION, UTCDateTime, utcnow
 
 metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -44,32 +36,6 @@ class Status(StrEnum):
     PENDING = "pending"
     DELIVERED = "delivered"
     DEAD = "dead"
-
-
-def utcnow() -> dt.datetime:
-    """Return the current time, timezone-aware UTC."""
-    return dt.datetime.now(dt.UTC)
-
-
-class UTCDateTime(sa.types.TypeDecorator[dt.datetime]):
-    """A timestamp stored in UTC and always read back timezone-aware (SQLite has no zones)."""
-
-    impl = sa.DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
-        """Refuse naive datetimes and store the UTC instant."""
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTC column")
-        return value.astimezone(dt.UTC)
-
-    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
-        """Read a stored instant back as an aware UTC datetime."""
-        if value is None:
-            return None
-        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 outbox = sa.Table(

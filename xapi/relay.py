@@ -38,6 +38,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from xapi import outbox
+from xapi.columns import utcnow
 from xapi.lrs import LrsAnswer, LrsClient, LrsUnavailableError, Outcome
 from xapi.outbox import Claimed
 
@@ -92,7 +93,7 @@ class Relay:
         lrs: LrsClient,
         policy: RelayPolicy | None = None,
         *,
-        clock: Callable[[], dt.datetime] = outbox.utcnow,
+        clock: Callable[[], dt.datetime] = utcnow,
         rng: random.Random | None = None,
     ) -> None:
         self.sessions = sessions

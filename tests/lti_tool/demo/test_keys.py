@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from flask import Flask, g, jsonify
+from flask import Flask, jsonify
 
 from lti_tool.demo.database import demo_session
 from lti_tool.demo.keys import HttpKeySets, InProcessKeySets, KeySetError
@@ -60,7 +60,7 @@ def test_an_in_process_call_leaves_the_requests_session_alone(lms: Flask) -> Non
         session = demo_session()
         document = InProcessKeySets().get(f"{JALON}/demo/jwks")
         # The nested request ran in its own app context: ours keeps its session and locale.
-        assert g.demo_session is session
+        assert demo_session() is session
         assert session.is_active
         assert document["keys"][0]["kid"] == lms.extensions["jalon.demo"].keys.current.kid
         assert InProcessKeySets(lms).fetch(f"{JALON}/demo/jwks") == document
