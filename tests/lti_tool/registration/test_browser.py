@@ -54,12 +54,19 @@ def _by(css: str) -> tuple[str, str]:
 
 def _click_and_wait(browser: WebDriver, css: str) -> None:
     """Click what loads a new page, and wait until the old page is gone."""
-    from selenium.webdriver.support import expected_conditions
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    old_page = browser.find_element(*_by("html"))
+    # Mark the old page's window: a new document starts without the mark. (Polling an old
+    # element for staleness races the navigation: Chromium may answer "node does not belong
+    # to the document" instead of "stale element".)
+    browser.execute_script("window.__oldPage = true")
     browser.find_element(*_by(css)).click()
-    WebDriverWait(browser, 10).until(expected_conditions.staleness_of(old_page))
+    WebDriverWait(browser, 10, ignored_exceptions=(WebDriverException,)).until(
+        lambda driver: driver.execute_script(
+            "return window.__oldPage === undefined && document.readyState === 'complete'"
+        )
+    )
 
 
 def _check(browser: WebDriver, what: str) -> None:
