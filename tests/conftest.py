@@ -18,6 +18,7 @@ from flask.testing import FlaskClient
 from lti_tool import create_app, migrations
 from lti_tool.config import Settings
 from lti_tool.db import Base, Database
+from lti_tool.evaluation import models as _evaluation_models  # noqa: F401 (tables)
 from lti_tool.frameworks import install_bundled
 from xapi import outbox
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import secrets
-from typing import Any
 
 from flask import (
     Blueprint,
@@ -25,7 +24,7 @@ from pylti1p3.contrib.flask import FlaskRequest
 
 from lti_tool import csrf
 from lti_tool.db import db_session, utcnow
-from lti_tool.frameworks import find_record, framework_of
+from lti_tool.evaluation.placement import placement_of
 from lti_tool.lti import keys, services, session
 from lti_tool.lti.errors import REASONS, LaunchRejected
 from lti_tool.lti.launch import (
@@ -217,34 +216,9 @@ def home() -> str:
     """Show the landing page of a launch: the course, the role, and the placed épreuve."""
     launch = session.current()
     assert launch is not None  # noqa: S101 (lti_required)
-    return render_template("lti/home.html", launch=launch, placement=_placement(launch.custom))
-
-
-def _placement(custom: dict[str, Any]) -> dict[str, Any] | None:
-    """Return the épreuve the custom parameters name, with its framework and competencies."""
-    code, epreuve_code = custom.get("framework"), custom.get("epreuve")
-    if not isinstance(code, str) or not code:
-        return None
-    record = find_record(db_session(), code)
-    if record is None:
-        return {"code": code, "framework": None, "epreuve": None, "competencies": []}
-    fw = framework_of(record)
-    try:
-        epreuve = fw.epreuve(epreuve_code) if isinstance(epreuve_code, str) else None
-    except KeyError:
-        epreuve = None
-    wanted = custom.get("competencies")
-    if isinstance(wanted, str) and wanted.strip():
-        codes = [c.strip() for c in wanted.replace(";", ",").split(",") if c.strip()]
-    else:
-        codes = list(epreuve.competencies) if epreuve else []
-    competencies = []
-    for competency_code in codes:
-        try:
-            competencies.append(fw.competency(competency_code))
-        except KeyError:
-            continue
-    return {"code": code, "framework": fw, "epreuve": epreuve, "competencies": competencies}
+    return render_template(
+        "lti/home.html", launch=launch, placement=placement_of(db_session(), launch.custom)
+    )
 
 
 def _log_refusal(exc: LaunchRejected) -> None:

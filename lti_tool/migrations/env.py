@@ -7,6 +7,7 @@ from alembic import context
 import xapi.outbox
 from lti_tool import models  # noqa: F401 (registers the tables)
 from lti_tool.db import Base, make_engine
+from lti_tool.evaluation import models as evaluation_models  # noqa: F401
 
 config = context.config
 target_metadata = [Base.metadata, xapi.outbox.metadata]

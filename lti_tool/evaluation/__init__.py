@@ -1,0 +1,1 @@
+"""Evaluation against the référentiel: submissions, grids, progress, grades for the LMS."""

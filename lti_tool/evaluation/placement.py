@@ -1,0 +1,70 @@
+"""What a placement (an LTI resource link) evaluates: framework, épreuve, competencies.
+
+Deep linking writes the custom parameters ``framework``, ``epreuve`` and, when the
+instructor narrowed the épreuve, ``competencies``; every page of a placement reads them
+through :func:`placement_of`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from lti_tool.frameworks import find_record, framework_of
+from referentiel.model import Competency, Epreuve, Framework
+
+
+@dataclass(frozen=True)
+class Placement:
+    """A placed épreuve; ``framework`` is ``None`` when its référentiel is not installed."""
+
+    code: str
+    framework: Framework | None
+    version: str | None
+    epreuve: Epreuve | None
+    competencies: tuple[Competency, ...]
+
+    @property
+    def is_evaluable(self) -> bool:
+        """Return whether learners can submit and be evaluated here."""
+        return self.framework is not None and bool(self.competencies)
+
+    @property
+    def criteria_count(self) -> int:
+        """Return the number of criteria judged: the maximum of the LMS grade."""
+        return sum(len(competency.criteria) for competency in self.competencies)
+
+
+def competency_codes(value: Any) -> list[str]:
+    """Split a ``competencies`` custom parameter (comma- or semicolon-separated)."""
+    if not isinstance(value, str):
+        return []
+    return [code.strip() for code in value.replace(";", ",").split(",") if code.strip()]
+
+
+def placement_of(session: Session, custom: Mapping[str, Any]) -> Placement | None:
+    """Return the épreuve a placement's custom parameters name, or ``None`` if none."""
+    code, epreuve_code = custom.get("framework"), custom.get("epreuve")
+    if not isinstance(code, str) or not code:
+        return None
+    record = find_record(session, code)
+    if record is None:
+        return Placement(code, None, None, None, ())
+    framework = framework_of(record)
+    try:
+        epreuve = framework.epreuve(epreuve_code) if isinstance(epreuve_code, str) else None
+    except KeyError:
+        epreuve = None
+    codes = competency_codes(custom.get("competencies")) or (
+        list(epreuve.competencies) if epreuve else []
+    )
+    competencies = []
+    for competency_code in codes:
+        try:
+            competencies.append(framework.competency(competency_code))
+        except KeyError:
+            continue
+    return Placement(code, framework, record.version, epreuve, tuple(competencies))

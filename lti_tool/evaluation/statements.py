@@ -1,0 +1,116 @@
+"""xAPI statements of evaluation events, queued in the transaction that records them.
+
+The events need the LMS's names for things (issuer, ``sub``, context and resource link
+ids), which the launch stored; :func:`scene_of` reads them once for a submission, and the
+``record_*`` functions build each event, serialize it once and add it to the outbox.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from lti_tool.evaluation.models import Submission
+from lti_tool.models import LtiContext, LtiResourceLink, LtiUser, Platform
+from referentiel.model import Framework
+from xapi import events
+from xapi.outbox import SerializedStatement, enqueue
+from xapi.statements import build
+
+
+@dataclass(frozen=True)
+class Scene:
+    """Who and where, for every statement about one submission."""
+
+    learner: events.LtiUser
+    lms: events.LmsContext
+    resource_link: events.ResourceLink
+
+
+def scene_of(session: Session, submission: Submission, framework: Framework) -> Scene:
+    """Return the learner, course and placement of a submission, as xAPI events name them."""
+    row = session.execute(
+        sa.select(
+            Platform.issuer,
+            Platform.name,
+            LtiUser.sub,
+            LtiContext.context_id,
+            LtiContext.title,
+            LtiResourceLink.resource_link_id,
+            LtiResourceLink.title,
+        )
+        .select_from(LtiResourceLink)
+        .join(Platform, Platform.id == LtiResourceLink.platform_id)
+        .join(LtiContext, LtiContext.id == submission.context_id)
+        .join(LtiUser, LtiUser.id == submission.learner_id)
+        .where(LtiResourceLink.id == submission.resource_link_id)
+    ).one()
+    issuer, platform_name, sub, context_id, context_title, link_id, link_title = row
+    return Scene(
+        learner=events.LtiUser(issuer, sub),
+        lms=events.LmsContext(
+            issuer=issuer,
+            platform_name=platform_name or issuer,
+            deployment_id=submission.deployment_id,
+            context_id=context_id,
+            context_title=context_title,
+        ),
+        resource_link=events.ResourceLink(
+            id=link_id,
+            title=link_title,
+            epreuve_code=submission.epreuve_code,
+            bloc_codes=blocs_of(framework, submission.competency_codes),
+        ),
+    )
+
+
+def blocs_of(framework: Framework, competency_codes: Iterable[str]) -> tuple[str, ...]:
+    """Return the blocs of some competencies, in framework order."""
+    wanted = set(competency_codes)
+    return tuple(
+        bloc.code
+        for bloc in framework.blocs
+        if any(competency.code in wanted for competency in bloc.competencies)
+    )
+
+
+def queue(session: Session, base_url: str, batch: Iterable[events.AnyEvent]) -> int:
+    """Build each event's statement once and add them all to the outbox; return how many."""
+    serialized = []
+    for event in batch:
+        record = build(event, base_url)
+        serialized.append(SerializedStatement(str(record.id), record.json))
+    enqueue(session, serialized)
+    return len(serialized)
+
+
+def record_submitted(
+    session: Session,
+    submission: Submission,
+    version_number: int,
+    framework: Framework,
+    base_url: str,
+    now: dt.datetime,
+    language: str | None = None,
+) -> None:
+    """Queue the *submitted* statement of a version handed in."""
+    scene = scene_of(session, submission, framework)
+    queue(
+        session,
+        base_url,
+        [
+            events.Submitted(
+                learner=scene.learner,
+                lms=scene.lms,
+                framework_code=framework.code,
+                occurred_at=now,
+                language=language,
+                submission_id=f"{submission.id}.{version_number}",
+                resource_link=scene.resource_link,
+            )
+        ],
+    )
