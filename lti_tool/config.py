@@ -27,6 +27,18 @@ class LrsSettings:
     password: str = field(repr=False)
 
 
+# File name extensions a learner may hand in by default: documents, slides, sheets,
+# images, audio and video, archives of a project. Never HTML or scripts.
+DEFAULT_UPLOAD_TYPES = frozenset(
+    {
+        "pdf", "odt", "ods", "odp", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "txt", "csv",
+        "md", "png", "jpg", "jpeg", "gif", "webp", "mp3", "mp4", "webm", "zip",
+    }
+)  # fmt: skip
+# Types that a browser would run as active content when opened from Jalon's origin.
+UNSAFE_UPLOAD_TYPES = frozenset({"html", "htm", "xhtml", "svg", "js", "mjs", "xml", "php", "exe"})
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the app is configured with."""
@@ -44,6 +56,9 @@ class Settings:
     # Where xAPI statements go (JALON_LRS_*); without it they wait in the outbox.
     lrs: LrsSettings | None = None
     xapi_batch_size: int = 500
+    # What learners may upload (JALON_UPLOAD_MAX_MB, JALON_UPLOAD_TYPES).
+    upload_max_bytes: int = 20 * 1024 * 1024
+    upload_types: frozenset[str] = DEFAULT_UPLOAD_TYPES
 
     @classmethod
     def from_env(
@@ -94,6 +109,8 @@ class Settings:
             is_demo=demo,
             lrs=_lrs(env),
             xapi_batch_size=_xapi_batch_size(env),
+            upload_max_bytes=_upload_max_bytes(env),
+            upload_types=_upload_types(env),
         )
 
 
@@ -168,3 +185,27 @@ def _xapi_batch_size(env: Mapping[str, str]) -> int:
     if not text.isdigit() or not 1 <= int(text) <= 5000:
         raise ConfigError("JALON_XAPI_BATCH_SIZE must be a whole number from 1 to 5000")
     return int(text)
+
+
+def _upload_max_bytes(env: Mapping[str, str]) -> int:
+    """Return the largest file a learner may upload, from a size in megabytes."""
+    text = env.get("JALON_UPLOAD_MAX_MB", "20").strip()
+    if not text.isdigit() or not 1 <= int(text) <= 2048:
+        raise ConfigError("JALON_UPLOAD_MAX_MB must be a whole number of megabytes from 1 to 2048")
+    return int(text) * 1024 * 1024
+
+
+def _upload_types(env: Mapping[str, str]) -> frozenset[str]:
+    """Return the file name extensions learners may upload (comma-separated, no dots)."""
+    text = env.get("JALON_UPLOAD_TYPES", "").strip()
+    if not text:
+        return DEFAULT_UPLOAD_TYPES
+    types = frozenset(part.strip().lower().lstrip(".") for part in text.split(",") if part.strip())
+    unsafe = sorted(types & UNSAFE_UPLOAD_TYPES)
+    if unsafe:
+        raise ConfigError(
+            "JALON_UPLOAD_TYPES must not allow types a browser runs: " + ", ".join(unsafe)
+        )
+    if not types or any(not part.isalnum() for part in types):
+        raise ConfigError("JALON_UPLOAD_TYPES must list extensions such as pdf,docx,png")
+    return types
