@@ -15,8 +15,10 @@ size limit.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
+import socket
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
@@ -171,12 +173,33 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-class UrllibPlatformHttp:
-    """The default transport: standard library, timeouts, no redirects, bounded answers."""
+def is_public_host(hostname: str) -> bool:
+    """Return whether every address a host name resolves to is a public one.
 
-    def __init__(self, timeout: float = 10.0, max_bytes: int = 1_000_000) -> None:
+    ``/lti/register`` is public (platforms open it), so the URL it fetches comes from anyone:
+    without this check a caller could make Jalon probe its own loopback or private network.
+    """
+    try:
+        infos = socket.getaddrinfo(hostname, None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return False
+    addresses = {ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos}
+    return bool(addresses) and all(address.is_global for address in addresses)
+
+
+class UrllibPlatformHttp:
+    """The default transport: standard library, timeouts, no redirects, bounded answers.
+
+    Only public addresses are reached unless ``allow_private`` is set: Jalon's own demo
+    (served on loopback, with its LMS beside it) sets it, a public Jalon does not.
+    """
+
+    def __init__(
+        self, timeout: float = 10.0, max_bytes: int = 1_000_000, *, allow_private: bool = False
+    ) -> None:
         self.timeout = timeout
         self.max_bytes = max_bytes
+        self.allow_private = allow_private
         self._opener = urllib.request.build_opener(_NoRedirect)
 
     def get(self, url: str, *, bearer: str | None) -> HttpAnswer:
@@ -207,6 +230,10 @@ class UrllibPlatformHttp:
         return headers
 
     def _send(self, request: urllib.request.Request) -> HttpAnswer:
+        # The name is resolved again when connecting; a rebinding DNS could still switch
+        # addresses in between, which a forward proxy with the same rule would close.
+        if not self.allow_private and not is_public_host(urlsplit(request.full_url).hostname or ""):
+            raise PlatformHttpError("the address is not a public one")
         try:
             response = self._opener.open(request, timeout=self.timeout)
         except urllib.error.HTTPError as error:

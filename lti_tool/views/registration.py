@@ -33,6 +33,7 @@ from lti_tool.dynamic_registration import (
     register,
     requested_scopes,
 )
+from lti_tool.registration import LOOPBACK_HOSTS
 from lti_tool.views.admin_platforms import field_label, problem_text
 from lti_tool.views.install import tool_urls
 
@@ -137,7 +138,12 @@ def _http() -> PlatformHttp:
     services = current_app.extensions["jalon.services"]
     http: PlatformHttp | None = services.get("registration_http")
     if http is None:
-        http = services["registration_http"] = UrllibPlatformHttp()
+        # A Jalon served on loopback (the demo) registers with an LMS beside it; a public
+        # one never fetches a private address for whoever opened /lti/register.
+        host = urlsplit(current_app.config["JALON"].base_url).hostname or ""
+        http = services["registration_http"] = UrllibPlatformHttp(
+            allow_private=host in LOOPBACK_HOSTS
+        )
     return http
 
 

@@ -14,6 +14,8 @@ from flask.testing import FlaskClient
 from lti_tool import create_app
 from lti_tool.config import Settings
 from lti_tool.db import Database
+from lti_tool.dynamic_registration import UrllibPlatformHttp
+from lti_tool.frameworks import install_bundled
 from lti_tool.models import Platform
 from tests.lti_tool.registration.fake_platform import FakePlatform
 
@@ -32,10 +34,30 @@ def canvas() -> Iterator[FakePlatform]:
         yield platform
 
 
+def loopback_http() -> UrllibPlatformHttp:
+    """The real transport, allowed to reach the fake platforms served on 127.0.0.1.
+
+    The apps of these tests have a public base URL (https://jalon.test), under which Jalon
+    refuses private addresses; the fake platforms only exist on loopback.
+    """
+    return UrllibPlatformHttp(allow_private=True)
+
+
+@pytest.fixture
+def app(settings: Settings, clean_database: Database) -> Flask:
+    app = create_app(settings, database=clean_database, registration_http=loopback_http())
+    app.config["TESTING"] = True
+    with clean_database.session() as session:
+        install_bundled(session)
+    return app
+
+
 @pytest.fixture
 def admin_app(settings: Settings, clean_database: Database) -> Flask:
     app = create_app(
-        dataclasses.replace(settings, admin_token=ADMIN_TOKEN), database=clean_database
+        dataclasses.replace(settings, admin_token=ADMIN_TOKEN),
+        database=clean_database,
+        registration_http=loopback_http(),
     )
     app.config["TESTING"] = True
     return app

@@ -20,7 +20,7 @@ from lti_tool import create_app
 from lti_tool.config import Settings
 from lti_tool.db import Database
 from tests.lti_tool import test_accessibility as a11y
-from tests.lti_tool.registration.conftest import ADMIN_TOKEN, stored
+from tests.lti_tool.registration.conftest import ADMIN_TOKEN, loopback_http, stored
 from tests.lti_tool.registration.fake_platform import FakePlatform
 
 if TYPE_CHECKING:
@@ -36,7 +36,9 @@ live_url = a11y.live_url
 def app(settings: Settings, clean_database: Database) -> Flask:
     """The app served to the browser, with the admin pages open to ADMIN_TOKEN."""
     return create_app(
-        dataclasses.replace(settings, admin_token=ADMIN_TOKEN), database=clean_database
+        dataclasses.replace(settings, admin_token=ADMIN_TOKEN),
+        database=clean_database,
+        registration_http=loopback_http(),
     )
 
 

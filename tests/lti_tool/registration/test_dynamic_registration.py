@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import re
@@ -10,8 +11,10 @@ import socket
 import pytest
 from flask.testing import FlaskClient
 
+from lti_tool import create_app
+from lti_tool.config import Settings
 from lti_tool.db import Database
-from lti_tool.dynamic_registration import CLOSE_SUBJECT
+from lti_tool.dynamic_registration import CLOSE_SUBJECT, PlatformHttpError, UrllibPlatformHttp
 from lti_tool.registration import PlatformFields, register_platform
 from tests.conftest import REPO
 from tests.lti_tool.registration.conftest import csrf_token, stored
@@ -502,3 +505,35 @@ def test_the_close_script_posts_the_close_message_to_the_platform() -> None:
     assert '{subject: "org.imsglobal.lti.close"}' in script
     assert "window.opener || window.parent" in script
     assert CLOSE_SUBJECT == "org.imsglobal.lti.close"
+
+
+def test_a_public_jalon_never_fetches_a_private_address(
+    settings: Settings, clean_database: Database, moodle: FakePlatform
+) -> None:
+    # /lti/register is open to anyone: it must not become a probe of Jalon's own network.
+    app = create_app(settings, database=clean_database)  # base URL https://jalon.test
+    page = app.test_client().get(
+        "/lti/register", query_string={"openid_configuration": moodle.configuration_url}
+    )
+    assert page.status_code == 424
+    assert moodle.requests == []
+
+
+@pytest.mark.parametrize(
+    "host", ["127.0.0.1", "localhost", "10.1.2.3", "192.168.0.10", "169.254.169.254", "[::1]"]
+)
+def test_private_and_loopback_hosts_are_refused_by_the_default_transport(host: str) -> None:
+    with pytest.raises(PlatformHttpError, match="not a public one"):
+        UrllibPlatformHttp(timeout=1).get(f"http://{host}:9/.well-known/x", bearer=None)
+
+
+def test_a_demo_served_on_loopback_may_register_with_an_lms_beside_it(
+    settings: Settings, clean_database: Database, moodle: FakePlatform
+) -> None:
+    demo = dataclasses.replace(settings, base_url="http://127.0.0.1:8000")
+    app = create_app(demo, database=clean_database)
+    page = app.test_client().get(
+        "/lti/register", query_string={"openid_configuration": moodle.configuration_url}
+    )
+    assert page.status_code == 200
+    assert len(moodle.requests) == 1
