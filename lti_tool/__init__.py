@@ -23,7 +23,9 @@ def create_app(settings: Settings | None = None, **services: Any) -> Flask:
     app.config.update(
         SECRET_KEY=settings.secret_key,
         JALON=settings,
-        MAX_CONTENT_LENGTH=16 * 1024 * 1024,
+        # A learner's form carries up to one file of the largest size allowed (and its text);
+        # a larger body is refused with a 413 page before it is read.
+        MAX_CONTENT_LENGTH=max(16 * 1024 * 1024, settings.upload_max_bytes + 1024 * 1024),
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]

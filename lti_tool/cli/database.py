@@ -7,6 +7,7 @@ import click
 from lti_tool import migrations
 from lti_tool.cli.context import session_scope, settings_from_env
 from lti_tool.frameworks import install_bundled
+from lti_tool.lti import keys
 
 
 @click.group()
@@ -24,6 +25,9 @@ def db_upgrade(revision: str) -> None:
         with session_scope(settings) as session:
             for record in install_bundled(session):
                 click.echo(f"installed {record.code} {record.version}")
+            # The signing key exists before a request needs it: made lazily inside a grade
+            # request, it would be uncommitted while the LMS fetches /lti/jwks to check it.
+            keys.current(session)
     click.echo("database is up to date")
 
 

@@ -10,6 +10,7 @@ from lti_tool import migrations
 from lti_tool.cli.context import session_scope, settings_from_env
 from lti_tool.config import Settings
 from lti_tool.frameworks import install_bundled
+from lti_tool.lti import keys
 
 
 def _serve(
@@ -18,6 +19,7 @@ def _serve(
     from gunicorn.app.base import BaseApplication
 
     from lti_tool import create_app
+    from lti_tool.cli.grades import start_background_grades
     from lti_tool.cli.xapi import start_background_relay
 
     class _Server(BaseApplication):  # type: ignore[misc]
@@ -35,6 +37,8 @@ def _serve(
                 # In the worker, after the fork: several workers make several relays, which
                 # is safe (batches are claimed with a lease).
                 start_background_relay(settings, app.extensions["jalon.db"])
+                # Grades for the LMS likewise (claimed with a lease); needs no LRS.
+                start_background_grades(app)
             return app
 
     _Server().run()
@@ -49,7 +53,8 @@ def _serve(
     "--relay/--no-relay",
     default=True,
     show_default=True,
-    help="Deliver xAPI statements from each worker (or run `jalon xapi relay` apart).",
+    help="Deliver xAPI statements and LMS grades from each worker "
+    "(or run `jalon xapi relay` and `jalon grades send` apart).",
 )
 def serve(host: str, port: int, workers: int, threads: int, relay: bool) -> None:
     """Serve Jalon with gunicorn, for use behind a reverse proxy."""
@@ -69,6 +74,7 @@ def demo(host: str, port: int) -> None:
     with session_scope(settings) as session:
         install_bundled(session)
         register_demo_platform(session, settings.base_url)
+        keys.current(session)  # before any request signs with it (see `jalon db upgrade`)
     # Placed as an instructor would: deep-linking round trips through Jalon's picker.
     try:
         placed = seed_epreuves(settings)

@@ -8,15 +8,18 @@ ids), which the launch stored; :func:`scene_of` reads them once for a submission
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from lti_tool.evaluation.models import Submission
+from lti_tool.evaluation.models import Evaluation, Submission
+from lti_tool.evaluation.progress import ProgressChange
 from lti_tool.models import LtiContext, LtiResourceLink, LtiUser, Platform
 from referentiel.model import Framework
+from referentiel.rules import Status
 from xapi import events
 from xapi.outbox import SerializedStatement, enqueue
 from xapi.statements import build
@@ -114,3 +117,86 @@ def record_submitted(
             )
         ],
     )
+
+
+def record_published(
+    session: Session,
+    submission: Submission,
+    evaluation: Evaluation,
+    version_number: int,
+    framework: Framework,
+    levels: Mapping[str, str],
+    change: ProgressChange,
+    base_url: str,
+    now: dt.datetime,
+    language: str | None = None,
+) -> int:
+    """Queue the statements of a published evaluation; return how many.
+
+    One *scored* per criterion judged (its raw score is the level's rank in the scale),
+    one *progressed* per targeted competency with its combined result, *mastered* for each
+    competency newly acquired, *satisfied* for each bloc validated and the certification.
+    """
+    scene = scene_of(session, submission, framework)
+    sub = session.scalar(sa.select(LtiUser.sub).where(LtiUser.id == evaluation.evaluator_id))
+    evaluator = events.LtiUser(scene.learner.issuer, str(sub))
+    rank = {level.code: index for index, level in enumerate(framework.scale)}
+    passing = framework.passing_levels()
+    common: dict[str, Any] = {
+        "learner": scene.learner,
+        "lms": scene.lms,
+        "framework_code": framework.code,
+        "occurred_at": now,
+        "language": language,
+        "evaluation_id": str(evaluation.id),
+    }
+    evaluated = {**common, "evaluator": evaluator, "resource_link": scene.resource_link}
+    batch: list[events.AnyEvent] = []
+    targeted = [
+        framework.competency(code)
+        for code in submission.competency_codes
+        if code in change.competencies
+    ]
+    for competency in targeted:
+        bloc = framework.bloc_of(competency.code).code
+        for criterion in competency.criteria:
+            level = levels.get(criterion.code)
+            if level is None:
+                continue
+            batch.append(
+                events.CriterionScored(
+                    **evaluated,
+                    bloc_code=bloc,
+                    competency_code=competency.code,
+                    submission_id=f"{submission.id}.{version_number}",
+                    criterion_code=criterion.code,
+                    score_raw=rank[level],
+                    score_min=0,
+                    score_max=len(framework.scale) - 1,
+                    success=level in passing,
+                )
+            )
+    for competency in targeted:
+        result = change.competencies[competency.code]
+        batch.append(
+            events.CompetencyProgressed(
+                **evaluated,
+                bloc_code=framework.bloc_of(competency.code).code,
+                competency_code=competency.code,
+                score=result.score,
+                success=result.status is Status.ACQUIRED,
+            )
+        )
+    for code in change.newly_acquired:
+        batch.append(
+            events.CompetencyMastered(
+                **evaluated,
+                bloc_code=framework.bloc_of(code).code,
+                competency_code=code,
+                score=change.competencies[code].score,
+            )
+        )
+    batch.extend(events.BlocSatisfied(**common, bloc_code=code) for code in change.blocs_validated)
+    if change.certification_obtained:
+        batch.append(events.CertificationSatisfied(**common))
+    return queue(session, base_url, batch)

@@ -212,13 +212,32 @@ def refused(code: str) -> Response:
 
 @blueprint.get("/accueil")
 @session.lti_required
-def home() -> str:
-    """Show the landing page of a launch: the course, the role, and the placed épreuve."""
+def home() -> Response | str:
+    """Open a launch where its work is: the learner's épreuve, the copies, or the activity."""
     launch = session.current()
     assert launch is not None  # noqa: S101 (lti_required)
-    return render_template(
-        "lti/home.html", launch=launch, placement=placement_of(db_session(), launch.custom)
-    )
+    placement = placement_of(db_session(), launch.custom)
+    if (
+        placement is not None
+        and placement.is_evaluable
+        and not launch.is_anonymous
+        and launch.message_type == "LtiResourceLinkRequest"
+    ):
+        if launch.roles.is_staff:
+            return redirect(session.lti_url("evaluator.queue"), 303)
+        if launch.roles.is_learner:
+            return redirect(session.lti_url("learner.epreuve"), 303)
+    return render_template("lti/home.html", launch=launch, placement=placement)
+
+
+@blueprint.get("/activite")
+@session.lti_required
+def activity() -> str:
+    """Show the activity: the course, the role, and the placed épreuve with its IRIs."""
+    launch = session.current()
+    assert launch is not None  # noqa: S101 (lti_required)
+    placement = placement_of(db_session(), launch.custom)
+    return render_template("lti/home.html", launch=launch, placement=placement)
 
 
 def _log_refusal(exc: LaunchRejected) -> None:

@@ -7,7 +7,7 @@ from flask import Flask, Response
 
 def init_app(app: Flask) -> None:
     """Register every blueprint, the error pages and the security headers."""
-    from lti_tool.views import admin_xapi, errors, health, referentiels
+    from lti_tool.views import admin_xapi, errors, health, navigation, referentiels
 
     app.register_blueprint(health.blueprint)
     app.register_blueprint(referentiels.blueprint)
@@ -23,7 +23,14 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(lti_views.blueprint)
     app.register_blueprint(deep_linking_views.blueprint)
     app.register_blueprint(admin_xapi.blueprint)
+    # Evaluation: the learner's épreuve and progress, the evaluators' pages, the JSON API.
+    from lti_tool import api
+    from lti_tool.views import evaluator, learner, matrix, progress
+
+    for area in (learner, evaluator, progress, matrix, api):
+        app.register_blueprint(area.blueprint)
     errors.init_app(app)
+    navigation.init_app(app)
     # The demo LMS is mounted only by `jalon demo`, or by a test passing `demo=DemoServices()`.
     demo = app.extensions["jalon.services"].get("demo")
     if demo is not None or app.config["JALON"].is_demo:

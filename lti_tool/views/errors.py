@@ -13,7 +13,7 @@ log = logging.getLogger(__name__)
 
 def wants_json() -> bool:
     """Return whether the client prefers JSON to HTML."""
-    if request.args.get("format") == "json":
+    if request.args.get("format") == "json" or request.path.startswith("/api/"):
         return True
     best = request.accept_mimetypes.best_match(
         ["text/html", "application/json", "application/ld+json"]

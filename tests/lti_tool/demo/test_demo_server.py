@@ -114,9 +114,10 @@ def test_a_launch_over_http_lands_on_jalon(served: tuple[str, Path]) -> None:
         form = forms(page.text)[0]
         landing = browser.post(form["action"], data=form["fields"], timeout=10)
     assert landing.status_code == 200, landing.text
-    assert landing.url.startswith(f"{base}/lti/accueil")
-    assert "Léa Moreau" in landing.text
+    # A learner's launch of a placed épreuve opens on what it asks and the form to hand in.
+    assert landing.url.startswith(f"{base}/epreuve?lt=")
     assert "C1.5" in landing.text
+    assert 'action="/epreuve/brouillon?lt=' in landing.text
 
 
 def test_the_demo_checks_jalons_signature_over_http(served: tuple[str, Path]) -> None:

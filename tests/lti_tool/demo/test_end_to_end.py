@@ -56,14 +56,16 @@ def _launch(browser: Browser, link: int, user: int) -> TestResponse:
 
 def test_a_learner_launch_lands_on_jalon(jalon_demo: Flask, clean_database: Database) -> None:
     link = place(jalon_demo, title="E1 — Étude de cas", custom=EPREUVE)
-    landing = _launch(Browser({"jalon.test": jalon_demo}), link, LEA)
+    browser = Browser({"jalon.test": jalon_demo})
+    landing = _launch(browser, link, LEA)
     assert landing.status_code == 200
-    assert landing.request.path == "/lti/accueil"
-    page = landing.get_data(as_text=True)
-    assert "Community Manager — promotion de démonstration" in page
-    assert "Léa Moreau" in page
-    assert "Apprenant" in page
-    assert "C1.1" in page
+    assert landing.request.path == "/epreuve"
+    assert "C1.1" in landing.get_data(as_text=True)
+    token = landing.request.args["lt"]
+    about = browser.open(f"{JALON}/lti/activite?lt={token}").get_data(as_text=True)
+    assert "Community Manager — promotion de démonstration" in about
+    assert "Léa Moreau" in about
+    assert "Apprenant" in about
     with clean_database.session() as session:
         link_row = session.scalars(sa.select(LtiResourceLink)).one()
         assert link_row.title == "E1 — Étude de cas"
@@ -73,7 +75,8 @@ def test_an_instructor_launch_lands_as_staff(jalon_demo: Flask) -> None:
     link = place(jalon_demo, custom=EPREUVE)
     landing = _launch(Browser({"jalon.test": jalon_demo}), link, INSTRUCTOR)
     assert landing.status_code == 200
-    assert "Équipe pédagogique" in landing.get_data(as_text=True)
+    assert landing.request.path == "/evaluation/"
+    assert "Copies à évaluer" in landing.get_data(as_text=True)
 
 
 def test_the_same_id_token_cannot_launch_twice(jalon_demo: Flask) -> None:

@@ -76,7 +76,7 @@ def test_launch_succeeds_and_records_the_course(
     token = landing_token(response)
     assert response.headers["Location"].startswith("/lti/accueil?lt=")
 
-    page = browser.get(f"/lti/accueil?lt={token}")
+    page = browser.get(f"/lti/activite?lt={token}")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     # Moodle launches in French, this Canvas user in English (launch_presentation.locale).
@@ -118,7 +118,7 @@ def test_launch_succeeds_and_records_the_course(
 
 def test_moodle_landing_shows_the_placed_epreuve(browser: Browser, moodle: TestPlatform) -> None:
     token = landing_token(browser.launch(moodle))
-    html = browser.get(f"/lti/accueil?lt={token}").get_data(as_text=True)
+    html = browser.get(f"/lti/activite?lt={token}").get_data(as_text=True)
     assert "Épreuve placée ici" in html
     assert f"/referentiels/community-manager-n6/epreuves/E3?lt={token}" in html
     # Épreuve 3 covers C2.1–C2.11; each competency links to its IRI.
@@ -128,7 +128,7 @@ def test_moodle_landing_shows_the_placed_epreuve(browser: Browser, moodle: TestP
 
 def test_canvas_landing_narrows_the_competencies(browser: Browser, canvas: TestPlatform) -> None:
     token = landing_token(browser.launch(canvas))
-    html = browser.get(f"/lti/accueil?lt={token}").get_data(as_text=True)
+    html = browser.get(f"/lti/activite?lt={token}").get_data(as_text=True)
     assert "/competences/C1.1?lt=" in html
     assert "/competences/C1.2?lt=" in html
     assert "/competences/C1.3?lt=" not in html
@@ -200,7 +200,7 @@ def test_anonymous_resource_link_launch_is_accepted(
             claims.pop(name)
 
     token = landing_token(browser.launch(moodle, change=anonymous))
-    html = browser.get(f"/lti/accueil?lt={token}").get_data(as_text=True)
+    html = browser.get(f"/lti/activite?lt={token}").get_data(as_text=True)
     assert "Lancement anonyme" in html
     after = counts(clean_database)
     assert (after["lti_users"], after["lti_memberships"], after["lti_contexts"]) == (0, 0, 1)
@@ -221,5 +221,5 @@ def test_deep_linking_request_with_moodle_string_booleans_is_accepted(
         }
 
     token = landing_token(browser.launch(moodle, "instructor", change=deep_linking))
-    html = browser.get(f"/lti/accueil?lt={token}").get_data(as_text=True)
+    html = browser.get(f"/lti/activite?lt={token}").get_data(as_text=True)
     assert "choisir une épreuve" in html

@@ -41,7 +41,11 @@ def test_launch_through_platform_storage(
     assert confirmed.status_code == 200
     landing = confirmed.get_json()["redirect"]
     assert landing.startswith("/lti/accueil?lt=")
-    assert browser.get(landing).status_code == 200
+    # The learner's launch of a placed épreuve opens on their épreuve page.
+    opened = browser.get(landing)
+    assert opened.status_code == 303
+    assert opened.headers["Location"].startswith("/epreuve?lt=")
+    assert browser.get(opened.headers["Location"]).status_code == 200
     assert counts(clean_database)["lti_users"] == 1
 
 

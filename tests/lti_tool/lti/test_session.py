@@ -117,7 +117,7 @@ def test_no_cookie_is_needed_after_the_launch(probed: Flask, moodle: TestPlatfor
     response = browser.launch(moodle)
     token = landing_token(response)
     cookieless = Browser(probed.test_client(use_cookies=False))
-    landing = cookieless.get(f"/lti/accueil?lt={token}")
+    landing = cookieless.get(f"/lti/activite?lt={token}")
     assert landing.status_code == 200
     assert "Set-Cookie" not in landing.headers
     depot = cookieless.get(f"/lti/essai/depot?lt={token}").get_data(as_text=True)
@@ -137,7 +137,7 @@ def test_expired_session(probed: Flask, moodle: TestPlatform) -> None:
     browser = Browser(probed.test_client())
     token = landing_token(browser.launch(moodle))
     old = _aged_token(probed, token, 2 * 3600 + 5)
-    response = browser.get(f"/lti/accueil?lt={old}")
+    response = browser.get(f"/lti/activite?lt={old}")
     assert response.status_code == 401
     assert "LTI_SESSION_EXPIRED" in response.get_data(as_text=True)
 
@@ -149,17 +149,17 @@ def test_session_slides(probed: Flask, moodle: TestPlatform, clean_database: Dat
         before = session.scalar(
             sa.select(CacheEntry.expires_at).where(CacheEntry.key.like("launch:%"))
         )
-    recent = browser.get(f"/lti/accueil?lt={token}").get_data(as_text=True)
+    recent = browser.get(f"/lti/activite?lt={token}").get_data(as_text=True)
     assert f"lt={token}" in recent  # young token: kept as is
     aged = _aged_token(probed, token, 30 * 60)
-    html = browser.get(f"/lti/accueil?lt={aged}").get_data(as_text=True)
+    html = browser.get(f"/lti/activite?lt={aged}").get_data(as_text=True)
     fresh = re.search(r"[?&]lt=([^\"&]+)", html)
     assert fresh is not None
     assert fresh.group(1) != aged
     serializer = URLSafeTimedSerializer(probed.config["SECRET_KEY"], salt=SALT)
     _, issued = serializer.loads(fresh.group(1), return_timestamp=True)
     assert time.time() - issued.timestamp() < 5  # re-issued now
-    assert browser.get(f"/lti/accueil?lt={fresh.group(1)}").status_code == 200
+    assert browser.get(f"/lti/activite?lt={fresh.group(1)}").status_code == 200
     with clean_database.session() as session:
         after = session.scalar(
             sa.select(CacheEntry.expires_at).where(CacheEntry.key.like("launch:%"))
@@ -180,7 +180,7 @@ def test_launch_data_gone_means_session_gone(
             .where(CacheEntry.key.like("launch:%"))
             .values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))
         )
-    assert browser.get(f"/lti/accueil?lt={token}").status_code == 401
+    assert browser.get(f"/lti/activite?lt={token}").status_code == 401
 
 
 def test_locale_follows_the_launch(probed: Flask, moodle: TestPlatform) -> None:
@@ -192,7 +192,7 @@ def test_locale_follows_the_launch(probed: Flask, moodle: TestPlatform) -> None:
         presentation["locale"] = "en-GB"
 
     token = landing_token(browser.launch(moodle, change=english))
-    html = browser.get(f"/lti/accueil?lt={token}", headers={"Accept-Language": "fr"}).get_data(
+    html = browser.get(f"/lti/activite?lt={token}", headers={"Accept-Language": "fr"}).get_data(
         as_text=True
     )
     assert '<html lang="en">' in html

@@ -116,7 +116,7 @@ def test_launch_with_redis(
 ) -> None:
     browser = Browser(redis_app.test_client())
     token = landing_token(browser.launch(canvas, "instructor"))
-    assert browser.get(f"/lti/accueil?lt={token}").status_code == 200
+    assert browser.get(f"/lti/activite?lt={token}").status_code == 200
     kinds = sorted(key.decode().split(":")[2] for key in _redis_keys(redis_client))
     assert kinds == ["launch", "nonce"]  # the state was used up; nothing in lti_cache
     assert counts(clean_database)["lti_cache"] == 0

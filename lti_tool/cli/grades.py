@@ -1,0 +1,126 @@
+"""``jalon grades``: grades waiting for the LMS, and the worker that delivers them."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+import click
+import sqlalchemy as sa
+from flask import Flask
+
+from lti_tool.cli.context import session_scope, settings_from_env
+from lti_tool.db import Database
+from lti_tool.evaluation import passback
+from lti_tool.evaluation.models import GradePassback, PassbackStatus
+from lti_tool.services import lms_services
+from xapi.columns import utcnow
+
+logger = logging.getLogger(__name__)
+
+# How long the worker sleeps when no grade is due (a publication also tries at once).
+IDLE_SLEEP = 5.0
+
+
+def deliver_pass(app: Flask) -> passback.DeliveryReport:
+    """Deliver every grade due now, batch after batch, with the app's AGS client."""
+    database: Database = app.extensions["jalon.db"]
+    total = passback.DeliveryReport()
+    with app.app_context():
+        ags = lms_services().ags
+        now = utcnow()  # grades put back by this pass are due later: each is tried once
+        while True:
+            report = passback.deliver_due(database.sessions, now, ags)
+            total.sent += report.sent
+            total.retried += report.retried
+            total.failed += report.failed
+            if report.attempted < passback.BATCH:
+                return total
+
+
+def work(app: Flask, stop: threading.Event, idle: float = IDLE_SLEEP) -> None:
+    """Deliver grades until ``stop`` is set."""
+    while not stop.is_set():
+        try:
+            report = deliver_pass(app)
+        except Exception as exc:
+            # The database or a bug, not an LMS answer: the grades stay pending meanwhile.
+            logger.error("Grade delivery pass failed (%s); trying again", type(exc).__name__)
+            logger.debug("Grade delivery failure", exc_info=True)
+            report = passback.DeliveryReport()
+        if not report.attempted:
+            stop.wait(idle)
+
+
+def start_background_grades(app: Flask) -> Callable[[], None]:
+    """Deliver grades in a daemon thread of this process; return the function that stops it."""
+    stop = threading.Event()
+    thread = threading.Thread(target=work, args=(app, stop), name="jalon-grades", daemon=True)
+    thread.start()
+    logger.info("Grade delivery to the LMS started in the background")
+
+    def _stop() -> None:
+        stop.set()
+        thread.join(timeout=60)
+
+    return _stop
+
+
+@click.group()
+def grades() -> None:
+    """Deliver grades to the LMS (AGS) and inspect those waiting or refused."""
+
+
+@grades.command("status")
+def status_command() -> None:
+    """Count grades by status and list those the LMS refused."""
+    settings = settings_from_env(serving=False)
+    with session_scope(settings) as session:
+        counts = passback.summary(session)
+        refused = session.execute(
+            sa.select(GradePassback.id, GradePassback.evaluation_id, GradePassback.last_error)
+            .where(GradePassback.status == PassbackStatus.FAILED)
+            .order_by(GradePassback.id)
+        ).all()
+    for status in PassbackStatus:
+        click.echo(f"{status.value}\t{counts[status]}")
+    for row in refused:
+        click.echo(f"refused\tgrade {row.id} (evaluation {row.evaluation_id})\t{row.last_error}")
+
+
+@grades.command("send")
+@click.option("--once", is_flag=True, help="Send every grade due now, then exit.")
+def send_command(once: bool) -> None:
+    """Deliver pending grades: as a worker until SIGTERM or Ctrl+C, or --once."""
+    from lti_tool import create_app
+
+    settings = settings_from_env(serving=False)
+    app = create_app(settings)
+    database: Database = app.extensions["jalon.db"]
+    try:
+        if once:
+            report = deliver_pass(app)
+            click.echo(
+                f"accepted {report.sent}, to retry {report.retried}, refused {report.failed}"
+            )
+            return
+        click.echo("Delivering grades to the LMS (Ctrl+C to stop)")
+        stop = threading.Event()
+        try:
+            work(app, stop)
+        except KeyboardInterrupt:
+            stop.set()
+    except (sa.exc.OperationalError, sa.exc.ProgrammingError) as exc:
+        raise click.ClickException("the database is not ready: run `jalon db upgrade`") from exc
+    finally:
+        database.engine.dispose()
+
+
+@grades.command("retry-failed")
+def retry_failed_command() -> None:
+    """Queue the grades the LMS refused again (after fixing the platform's settings)."""
+    settings = settings_from_env(serving=False)
+    with session_scope(settings) as session:
+        count = passback.retry_failed(session, utcnow())
+    click.echo(f"{count} refused grades queued again")

@@ -1,0 +1,168 @@
+"""The evaluation grid as a form: its field names, and the schema that reads a posted grid.
+
+The grid has a level per criterion (the framework's scale), a comment per competency, an
+optional override per competency with its mandatory justification, and a general comment.
+A draft may leave levels unset; publishing needs them all. The schema is built for the
+competencies a submission targets, so a field it does not know is an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from flask_babel import lazy_gettext as _
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+
+from referentiel.model import Competency, Framework
+
+ACQUIRED = "acquise"
+NOT_ACQUIRED = "non_acquise"
+OVERRIDES = {"": None, ACQUIRED: True, NOT_ACQUIRED: False}
+COMMENT_MAX = 10_000
+
+
+def level_field(criterion_code: str) -> str:
+    """Return the name of a criterion's radio buttons."""
+    return f"niveau-{criterion_code}"
+
+
+def comment_field(competency_code: str) -> str:
+    """Return the name of a competency's comment."""
+    return f"commentaire-{competency_code}"
+
+
+def override_field(competency_code: str) -> str:
+    """Return the name of a competency's override select."""
+    return f"decision-{competency_code}"
+
+
+def justification_field(competency_code: str) -> str:
+    """Return the name of a competency's justification."""
+    return f"justification-{competency_code}"
+
+
+@dataclass(frozen=True)
+class CompetencyInput:
+    """What the grid says about one competency."""
+
+    comment: str
+    override: bool | None
+    justification: str | None
+
+
+@dataclass(frozen=True)
+class GridInput:
+    """A posted grid: levels by criterion code (set ones only), decisions by competency."""
+
+    revision: int
+    levels: dict[str, str]
+    competencies: dict[str, CompetencyInput]
+    comment: str
+    publish: bool
+
+
+def _key(name: str) -> str:
+    """Return the attribute a form field loads into (marshmallow reads dots as nesting)."""
+    return name.replace(".", "_")
+
+
+def _text(data_key: str | None = None) -> fields.String:
+    return fields.String(
+        data_key=data_key, load_default="", validate=validate.Length(max=COMMENT_MAX)
+    )
+
+
+def grid_schema(framework: Framework, competencies: Sequence[Competency]) -> _GridSchema:
+    """Return a schema reading the flat form of a grid for these competencies."""
+    scale = [level.code for level in framework.scale]
+    declared: dict[str, fields.Field[Any]] = {
+        "revision": fields.Integer(required=True, strict=False, validate=validate.Range(min=0)),
+        "commentaire": _text(),
+        "action": fields.String(
+            required=True,
+            validate=validate.OneOf(["brouillon", "publier"], error=_("Action inconnue.")),
+        ),
+    }
+    for competency in competencies:
+        for criterion in competency.criteria:
+            declared[_key(level_field(criterion.code))] = fields.String(
+                data_key=level_field(criterion.code),
+                load_default=None,
+                validate=validate.OneOf(scale, error=_("Ce niveau n’est pas dans l’échelle.")),
+            )
+        declared[_key(comment_field(competency.code))] = _text(comment_field(competency.code))
+        declared[_key(override_field(competency.code))] = fields.String(
+            data_key=override_field(competency.code),
+            load_default="",
+            validate=validate.OneOf(list(OVERRIDES), error=_("Décision inconnue.")),
+        )
+        declared[_key(justification_field(competency.code))] = _text(
+            justification_field(competency.code)
+        )
+    schema = cast("_GridSchema", _GridSchema.from_dict(declared, name="GridSchema")())
+    schema.competencies = tuple(competencies)
+    return schema
+
+
+class _GridSchema(Schema):
+    """Checks across fields; returns a :class:`GridInput`."""
+
+    competencies: tuple[Competency, ...] = ()
+
+    @validates_schema
+    def _check(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        errors: dict[str, list[str]] = {}
+        publishing = data.get("action") == "publier"
+        for competency in self.competencies:
+            justification = justification_field(competency.code)
+            if (
+                data.get(_key(override_field(competency.code)))
+                and not data.get(_key(justification), "").strip()
+            ):
+                errors[justification] = [
+                    str(_("Justifiez la décision qui s’écarte de la règle du référentiel."))
+                ]
+            if publishing:
+                for criterion in competency.criteria:
+                    if data.get(_key(level_field(criterion.code))) is None:
+                        errors[level_field(criterion.code)] = [
+                            str(_("Choisissez un niveau : tous les critères sont requis."))
+                        ]
+        if errors:
+            raise ValidationError(errors)
+
+    @post_load
+    def _make(self, data: dict[str, Any], **_kwargs: Any) -> GridInput:
+        levels = {}
+        decisions = {}
+        for competency in self.competencies:
+            for criterion in competency.criteria:
+                level = data.get(_key(level_field(criterion.code)))
+                if level is not None:
+                    levels[criterion.code] = level
+            override = OVERRIDES[data[_key(override_field(competency.code))]]
+            justification = data[_key(justification_field(competency.code))].strip()
+            decisions[competency.code] = CompetencyInput(
+                comment=data[_key(comment_field(competency.code))].strip(),
+                override=override,
+                justification=justification if override is not None else None,
+            )
+        return GridInput(
+            revision=data["revision"],
+            levels=levels,
+            competencies=decisions,
+            comment=data["commentaire"].strip(),
+            publish=data["action"] == "publier",
+        )
+
+
+def load_grid(
+    form: Mapping[str, str], framework: Framework, competencies: Sequence[Competency]
+) -> GridInput:
+    """Read a posted grid; raise ``ValidationError`` naming each wrong or missing field."""
+    # Empty radio groups and selects are simply absent from a form; blank means unset.
+    data = {name: value for name, value in form.items() if not name.startswith("niveau-") or value}
+    result: GridInput = grid_schema(framework, competencies).load(data)
+    return result

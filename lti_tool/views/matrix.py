@@ -1,0 +1,251 @@
+"""The class matrix for the teaching team, its CSV and XLSX exports, and each learner's livret.
+
+Every page is for staff of the launch's course, about that course only: a learner id of
+another course is a 404. Filters and sorting come from the query string (``bloc``,
+``statut``, ``groupe``, ``tri``, ``ordre``); a bad value is a 400 naming the parameter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, Response, abort, render_template, request
+from flask_babel import gettext as _
+from markupsafe import Markup
+from marshmallow import RAISE, Schema, ValidationError, fields
+from marshmallow.validate import OneOf
+
+from lti_tool.db import db_session
+from lti_tool.evaluation import exports
+from lti_tool.evaluation.livret import learner_livret
+from lti_tool.evaluation.matrix import Matrix, MatrixFilters, Sort, class_matrix
+from lti_tool.evaluation.placement import placement_of
+from lti_tool.lti import session
+from lti_tool.lti.session import lti_url, staff_required
+from lti_tool.models import LtiContext, LtiResourceLink
+from referentiel.model import Framework
+from referentiel.rules import Status
+
+blueprint = Blueprint("matrix", __name__, url_prefix="/classe")
+
+SORTS = {"nom": Sort.NAME, "certification": Sort.CERTIFICATION, "acquises": Sort.ACQUIRED}
+# Not filters: the LTI session token and the language travel in the same query string.
+_CARRIED = frozenset({session.PARAM, "lang"})
+
+
+def _course() -> tuple[int, Framework]:
+    """Return the launch's course and the framework its placement evaluates."""
+    launch = session.current()
+    link_id = launch.resource_link_pk if launch else None
+    link = db_session().get(LtiResourceLink, link_id) if link_id else None
+    placement = placement_of(db_session(), link.custom) if link else None
+    if launch is None or launch.context_pk is None or placement is None:
+        abort(404, _("Aucun référentiel n’est placé dans cette activité."))
+    if placement.framework is None:
+        abort(404, _("Aucun référentiel n’est placé dans cette activité."))
+    return launch.context_pk, placement.framework
+
+
+def _filters(framework: Framework, groups: tuple[str, ...]) -> MatrixFilters:
+    """Parse the query string; a bad value is a 400 naming the parameter and why."""
+    blocs = [bloc.code for bloc in framework.blocs]
+    wrong = _("« {input} » n’est pas une valeur possible (valeurs : {choices}).")
+    schema = type(
+        "MatrixQuery",
+        (Schema,),
+        {
+            "bloc": fields.String(validate=OneOf(blocs, error=wrong)),
+            "statut": fields.String(validate=OneOf([s.value for s in Status], error=wrong)),
+            "groupe": fields.String(validate=OneOf(groups, error=wrong)),
+            "tri": fields.String(validate=OneOf([*SORTS, *blocs], error=wrong)),
+            "ordre": fields.String(validate=OneOf(["asc", "desc"], error=wrong)),
+            "error_messages": {"unknown": _("Paramètre inconnu.")},
+        },
+    )
+    given = {k: v for k, v in request.args.items() if k not in _CARRIED and v != ""}
+    try:
+        query = schema(unknown=RAISE).load(given)
+    except ValidationError as error:
+        errors = error.normalized_messages()  # type: ignore[no-untyped-call]
+        abort(
+            400,
+            " ".join(
+                f"{_('Paramètre')} « {name} » : {' '.join(messages)}"
+                for name, messages in sorted(errors.items())
+            ),
+        )
+    sort = query.get("tri", "nom")
+    return MatrixFilters(
+        bloc=query.get("bloc"),
+        status=Status(query["statut"]) if "statut" in query else None,
+        group=query.get("groupe"),
+        sort=SORTS.get(sort, Sort.BLOC),
+        sort_bloc=None if sort in SORTS else sort,
+        descending=query.get("ordre") == "desc",
+    )
+
+
+def _matrix() -> tuple[Matrix, MatrixFilters]:
+    """Return the filtered matrix of the launch's course."""
+    context_id, framework = _course()
+    # No table records LMS groups yet (see the module docstring of evaluation.matrix).
+    groups: dict[int, tuple[str, ...]] = {}
+    filters = _filters(framework, ())
+    return class_matrix(db_session(), context_id, framework, filters, groups), filters
+
+
+def competency_labels() -> dict[Status, tuple[str, str]]:
+    """Return each competency status's CSS class and short cell text (see the legend)."""
+    return {
+        Status.ACQUIRED: ("s-acquis", _("A")),
+        Status.IN_PROGRESS: ("s-en-cours", _("EC")),
+        Status.NOT_EVALUATED: ("s-non-evalue", _("NE")),
+    }
+
+
+def status_names(*, bloc: bool) -> dict[Status, str]:
+    """Return each status's words, for a competency or for a bloc and the certification."""
+    return {
+        Status.ACQUIRED: _("Validé") if bloc else _("Acquise"),
+        Status.IN_PROGRESS: _("En cours"),
+        Status.NOT_EVALUATED: _("Non évalué") if bloc else _("Non évaluée"),
+    }
+
+
+def _url_of(endpoint: str) -> Callable[[int], str]:
+    """Return a builder of ``lti_url(endpoint, learner_id=…)``: one ``url_for`` per page.
+
+    Building 2,000 URLs one by one costs more than the rest of the matrix page.
+    """
+    sentinel = 987654321
+    before, after = lti_url(endpoint, learner_id=sentinel).split(str(sentinel), 1)
+    return lambda learner_id: f"{before}{learner_id}{after}"
+
+
+def _cells() -> tuple[dict[Status, Markup], dict[Status, Markup]]:
+    """Return each status's table cell, for a competency and for a bloc, as safe HTML.
+
+    A class of 1,000 learners has ~49,000 cells: each row's cells are joined from these
+    few fragments (escaped once here) instead of being rendered one by one.
+    """
+    short, words = competency_labels(), status_names(bloc=True)
+    cell = Markup('<td class="{}">{}</td>')
+    competency = {status: cell.format(*short[status]) for status in Status}
+    bloc = {status: cell.format(f"bloc {short[status][0]}", words[status]) for status in Status}
+    return competency, bloc
+
+
+def _rows(matrix: Matrix) -> list[dict[str, Any]]:
+    """Precompute each row's links, name and cells, so the template only loops."""
+    competency_cell, bloc_cell = _cells()
+    record_url, livret_url = _url_of("progress.learner"), _url_of("matrix.livret")
+    unnamed = _("Apprenant n° %(id)s")
+    rows = []
+    for row in matrix.rows:
+        cells: list[Markup] = []
+        for bloc in row.blocs:
+            cells.extend(map(competency_cell.__getitem__, bloc.competencies))
+            cells.append(bloc_cell[bloc.status])
+        learner = row.learner
+        rows.append(
+            {
+                "url": record_url(learner.id),
+                "livret": livret_url(learner.id),
+                "name": learner.display_name or unnamed % {"id": learner.id},
+                "cells": Markup("".join(cells)),  # noqa: S704 (joined from escaped fragments)
+                "certification": bloc_cell[row.certification],
+                "acquired": row.acquired,
+            }
+        )
+    return rows
+
+
+@blueprint.get("/")
+@staff_required
+def matrix() -> str:
+    """Show the class matrix: learners × competencies, grouped by bloc."""
+    table, filters = _matrix()
+    context = db_session().get(LtiContext, session.current().context_pk)  # type: ignore[union-attr]
+    args = {k: v for k, v in request.args.items() if k != session.PARAM}
+    return render_template(
+        "matrix/matrix.html",
+        matrix=table,
+        filters=filters,
+        rows=_rows(table),
+        labels=competency_labels(),
+        names=status_names(bloc=False),
+        bloc_names=status_names(bloc=True),
+        course=context,
+        query={k: v for k, v in args.items() if k != "lang"},
+        language_args=args,
+    )
+
+
+def export_labels() -> exports.ExportLabels:
+    """Return the export's words in the reader's language."""
+    return exports.ExportLabels(
+        learner=_("Apprenant"),
+        acquired=_("Compétences acquises"),
+        certification=_("Certification"),
+        unnamed=_("Apprenant n° %(id)s"),
+        competency_status=status_names(bloc=False),
+        bloc_status=status_names(bloc=True),
+    )
+
+
+@blueprint.get("/matrice.csv")
+@staff_required
+def matrix_csv() -> Response:
+    """Download the filtered matrix as CSV (UTF-8 with BOM, ``;``-separated)."""
+    table, _filters_used = _matrix()
+    body = exports.matrix_csv(table, export_labels())
+    return _download(body, exports.CSV_CONTENT_TYPE, "matrice.csv")
+
+
+@blueprint.get("/matrice.xlsx")
+@staff_required
+def matrix_xlsx() -> Response:
+    """Download the filtered matrix as an XLSX workbook."""
+    table, _filters_used = _matrix()
+    body = exports.matrix_xlsx(table, export_labels(), _("Matrice"))
+    return _download(body, exports.XLSX_CONTENT_TYPE, "matrice.xlsx")
+
+
+def _download(body: bytes, content_type: str, name: str) -> Response:
+    response = Response(body, content_type=content_type)
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.headers["Cache-Control"] = "no-store"  # learners' results: never in a shared cache
+    return response
+
+
+def livret_html(context_id: int, learner_id: int, framework: Framework) -> str:
+    """Render a learner's livret as the HTML WeasyPrint prints; 404 if not in the course."""
+    livret = learner_livret(db_session(), context_id, learner_id, framework)
+    if livret is None:
+        abort(404)
+    return render_template(
+        "matrix/livret.html",
+        livret=livret,
+        names=status_names(bloc=False),
+        bloc_names=status_names(bloc=True),
+        scale={level.code: level for level in framework.scale},
+        unnamed=_("Apprenant n° %(id)s") % {"id": learner_id},
+    )
+
+
+@blueprint.get("/apprenants/<int:learner_id>/livret.pdf")
+@staff_required
+def livret(learner_id: int) -> Response:
+    """Download a learner's livret de compétences as PDF, for the certification jury."""
+    from weasyprint import HTML  # heavy: loaded only when a livret is asked for
+
+    context_id, framework = _course()
+    html = livret_html(context_id, learner_id, framework)
+    body = HTML(string=html, url_fetcher=_no_fetch).write_pdf()
+    return _download(body, "application/pdf", f"livret-{learner_id}.pdf")
+
+
+def _no_fetch(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    """Refuse every resource: the livret is self-contained and must not reach the network."""
+    raise ValueError(f"the livret fetches nothing ({url[:40]})")

@@ -1,0 +1,152 @@
+"""The whole evaluation, through the demo LMS and the real protocol, as a class lives it.
+
+A learner launches two épreuves of bloc 1 and hands in work; the instructor launches,
+finds the copies in the queue, fills every criterion and publishes; Jalon sends the grade
+to the LMS by AGS (the demo's gradebook shows it), the learner sees the evaluation and
+their progress, and the class matrix shows bloc 1 validated once all its competencies are.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from werkzeug.test import TestResponse
+
+from lti_tool import create_app
+from lti_tool.config import Settings
+from lti_tool.db import Database
+from lti_tool.demo import DemoServices, InProcessKeySets, register_demo_platform
+from lti_tool.demo.keys import KeyPair
+from lti_tool.frameworks import install_bundled
+from lti_tool.lti import keys
+from lti_tool.lti.session import PARAM
+from tests.lti_tool.demo.conftest import demo_state, place
+from tests.lti_tool.demo.harness import INSTRUCTOR, JALON, LEA, Browser, WsgiTransport
+from xapi.outbox import outbox
+
+FRAMEWORK = "community-manager-n6"
+# Bloc 1 is judged by épreuve 1 (C1.1–C1.5, 16 criteria) and épreuve 2 (C1.6–C1.11).
+E1 = {"framework": FRAMEWORK, "epreuve": "E1"}
+E2 = {"framework": FRAMEWORK, "epreuve": "E2"}
+
+
+@pytest.fixture
+def demo(settings: Settings, clean_database: Database, platform_key: KeyPair) -> Iterator[Flask]:
+    """Jalon and the demo LMS in one app; Jalon's AGS and NRPS calls reach the demo in process."""
+    transport = WsgiTransport()
+    in_process = InProcessKeySets()
+    app = create_app(
+        settings,
+        database=clean_database,
+        demo=DemoServices(key_sets=in_process),
+        jwks_fetcher=in_process,
+        lms_http=transport.session(),
+    )
+    app.config["TESTING"] = True
+    transport.apps["jalon.test"] = app
+    with clean_database.session() as session:
+        install_bundled(session)
+        register_demo_platform(session, settings.base_url)
+        keys.current(session)  # as `jalon demo` does before serving
+    yield app
+    demo_state(app).database.engine.dispose()
+
+
+def _launch(browser: Browser, link: int, user: int) -> TestResponse:
+    """Choose who we are in the LMS, open the activity, and follow it into Jalon."""
+    browser.choose(user)
+    start = browser.open(f"{JALON}/demo/cours/1/activites/{link}/lancement")
+    to_auth = browser.open(start.headers["Location"])
+    answer = browser.open(to_auth.headers["Location"])
+    launched = browser.submit(answer.get_data(as_text=True))
+    assert launched.status_code == 303, launched.get_data(as_text=True)
+    return browser.follow(launched)
+
+
+def _token(page: TestResponse) -> str:
+    return str(page.request.args[PARAM])
+
+
+def _hidden(page: str) -> dict[str, str]:
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page))
+
+
+def _hand_in(browser: Browser, link: int, text: str) -> None:
+    page = _launch(browser, link, LEA)
+    assert page.request.path == "/epreuve"
+    html = page.get_data(as_text=True)
+    token = _token(page)
+    handed = browser.open(
+        f"{JALON}/epreuve/remise?lt={token}", "POST", data={**_hidden(html), "text": text}
+    )
+    assert handed.status_code == 303, handed.get_data(as_text=True)
+
+
+def _evaluate_all_met(browser: Browser, link: int, comment: str) -> str:
+    """Open the queue as the instructor, grade the waiting copy all met and publish it."""
+    queue = _launch(browser, link, INSTRUCTOR)
+    assert queue.request.path == "/evaluation/"
+    token = _token(queue)
+    copies = re.findall(r'href="(/evaluation/copies/\d+)\?', queue.get_data(as_text=True))
+    assert copies, "the handed-in copy is not in the queue"
+    grid = browser.open(f"{JALON}{copies[0]}?lt={token}").get_data(as_text=True)
+    levels = dict.fromkeys(set(re.findall(r'name="(niveau-[^"]+)"', grid)), "atteint")
+    published = browser.open(
+        f"{JALON}{copies[0]}?lt={token}",
+        "POST",
+        data={**_hidden(grid), **levels, "action": "publier", "commentaire": comment},
+    )
+    assert published.status_code == 303, published.get_data(as_text=True)
+    return browser.follow(published).get_data(as_text=True)
+
+
+def test_hand_in_evaluate_grade_progress_and_bloc_validated(
+    demo: Flask, clean_database: Database
+) -> None:
+    e1 = place(demo, title="E1 — Étude de cas", custom=E1, score_maximum=16)
+    e2 = place(demo, title="E2 — Étude de cas", custom=E2, score_maximum=None)
+    learner, instructor = Browser({"jalon.test": demo}), Browser({"jalon.test": demo})
+
+    _hand_in(learner, e1, "Ma stratégie <b>éditoriale</b>")
+    summary = _evaluate_all_met(instructor, e1, "Très bon travail.")
+    # Published, and the LMS took the grade at once (the demo's AGS, over the protocol).
+    assert "Acceptée par la plateforme (16 / 16)" in summary
+    gradebook = instructor.open(f"{JALON}/demo/cours/1/notes").get_data(as_text=True)
+    assert "Léa Moreau" in gradebook
+    assert "16" in gradebook
+    assert "Très bon travail." in gradebook
+
+    # The learner sees the evaluation on the épreuve page, and where they stand.
+    page = _launch(learner, e1, LEA)
+    html = page.get_data(as_text=True)
+    assert "Très bon travail." in html
+    assert "&lt;b&gt;éditoriale&lt;/b&gt;" in html
+    progress = learner.open(f"{JALON}/progression?lt={_token(page)}").get_data(as_text=True)
+    assert "C1.5" in progress
+
+    # Bloc 1 is not validated until épreuve 2's competencies are acquired too.
+    matrix = _launch(instructor, e1, INSTRUCTOR)
+    table = instructor.open(f"{JALON}/classe/?lt={_token(matrix)}").get_data(as_text=True)
+    row = table.split("Léa Moreau", 1)[1].split("</tr>", 1)[0]
+    assert "Validé" not in row
+
+    # E2 has no column yet: Jalon creates it through AGS when it sends the first grade.
+    _hand_in(learner, e2, "Étude de cas 2")
+    summary = _evaluate_all_met(instructor, e2, "Bloc complet.")
+    assert "Acceptée par la plateforme" in summary
+    table = instructor.open(f"{JALON}/classe/?lt={_token(matrix)}").get_data(as_text=True)
+    row = table.split("Léa Moreau", 1)[1].split("</tr>", 1)[0]
+    assert "Validé" in row
+
+    # Every step left its xAPI statement: two submissions, then the evaluation statements.
+    with clean_database.session() as session:
+        texts = session.scalars(sa.select(outbox.c.body)).all()
+    ids = [json.loads(text)["verb"]["id"] for text in texts]
+    assert ids.count("http://activitystrea.ms/schema/1.0/submit") == 2
+    assert "https://w3id.org/xapi/adl/verbs/satisfied" in ids
+    assert ids.count("http://adlnet.gov/expapi/verbs/mastered") == 11

@@ -1,0 +1,329 @@
+"""Evaluator pages through real LTI launches: the queue, the grid, drafts, publishing, access."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import threading
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from werkzeug.serving import make_server
+from werkzeug.test import TestResponse
+
+from lti_tool import create_app, csrf
+from lti_tool.config import Settings
+from lti_tool.db import Database
+from lti_tool.evaluation.models import (
+    CompetencyDecision,
+    Evaluation,
+    GradePassback,
+    Submission,
+    SubmissionStatus,
+)
+from lti_tool.frameworks import install_bundled
+from lti_tool.lti import session as lti_session
+from lti_tool.lti.roles import parse
+from lti_tool.models import LtiResourceLink, LtiUser
+from lti_tool.services import LmsServiceError, Member, Roster
+from lti_tool.services.memory import InMemoryGrades, InMemoryRoster
+from tests.lti_tool import test_accessibility as a11y
+from tests.lti_tool.evaluation import factories
+from tests.lti_tool.lti.conftest import key_server, moodle
+from tests.lti_tool.lti.platforms import Browser, TestPlatform, landing_token
+
+if TYPE_CHECKING:
+    from selenium.webdriver.remote.webdriver import WebDriver
+
+__all__ = ["key_server", "moodle"]
+LIS = "http://purl.imsglobal.org/vocab/lis/v2/membership#"
+E3 = [f"C2.{n}" for n in range(1, 12)]
+chromium = a11y.browser
+live_url = a11y.live_url
+
+
+class BrokenRoster:
+    """An LMS whose roster service refuses Jalon's token."""
+
+    def members(self, context: Any, role: str | None = None) -> Roster:
+        raise LmsServiceError("LMS_UNAUTHORIZED", status=401)
+
+
+@pytest.fixture
+def roster() -> Any:
+    return InMemoryRoster(
+        [
+            Member("42", parse([LIS + "Learner"]), name="Léa Martin"),
+            Member("99", parse([LIS + "Learner"]), name="Jean Roster"),
+            Member("7", parse([LIS + "Instructor"]), name="Paul Durand"),
+        ]
+    )
+
+
+@pytest.fixture
+def app(settings: Settings, clean_database: Database, roster: Any, moodle: TestPlatform) -> Flask:
+    app = create_app(settings, database=clean_database, nrps=roster, ags=InMemoryGrades())
+    app.config["TESTING"] = True
+    with clean_database.session() as session:
+        install_bundled(session)
+        moodle.register(session)
+    return app
+
+
+@dataclasses.dataclass
+class Course:
+    browser: Browser
+    staff: str  # the instructor's session token
+    learner_token: str
+    submission: int
+    database: Database
+
+
+def _launch(app: Flask, moodle: TestPlatform, role: str, sub: str | None = None) -> str:
+    browser = Browser(app.test_client())
+
+    def change(claims: dict[str, Any]) -> None:
+        if sub:
+            claims["sub"], claims["name"] = sub, "Ana Costa"
+
+    return landing_token(browser.launch(moodle, role, change=change))
+
+
+def _hand_in(database: Database, sub: str, text: str, minutes: int) -> int:
+    """Store a handed-in E3 copy for the learner ``sub`` of the Moodle course."""
+    with database.session() as session:
+        link = session.scalars(sa.select(LtiResourceLink)).one()
+        learner = session.scalars(sa.select(LtiUser).where(LtiUser.sub == sub)).one()
+        where = factories.Course(link.platform_id, link.context_id or 0)
+        work = factories.submission(session, where, link.id, learner.id, E3, epreuve="E3")
+        factories.hand_in(
+            session, work, factories.at(minutes), text=text, links=["https://example.org/p"]
+        )
+        return work.id
+
+
+@pytest.fixture
+def course(app: Flask, moodle: TestPlatform, clean_database: Database) -> Course:
+    learner_token = _launch(app, moodle, "learner")
+    staff = _launch(app, moodle, "instructor")
+    submission = _hand_in(clean_database, "42", "<script>alert(1)</script>\n\nSuite.", 0)
+    return Course(Browser(app.test_client()), staff, learner_token, submission, clean_database)
+
+
+def _grid(page: str) -> dict[str, str]:
+    """Return what the grid form would post untouched: hidden fields, checked radios."""
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page))
+    fields.update(re.findall(r'name="(niveau-[^"]+)" value="([^"]+)" checked', page))
+    return fields
+
+
+def _all_met(page: str) -> dict[str, str]:
+    names = set(re.findall(r'name="(niveau-[^"]+)"', page))
+    return dict.fromkeys(names, "atteint")
+
+
+def _post(course: Course, token: str, data: dict[str, str]) -> TestResponse:
+    url = f"/evaluation/copies/{course.submission}?lt={token}"
+    return course.browser.post(url, data=data)
+
+
+def _page(course: Course, token: str, path: str = "") -> TestResponse:
+    return course.browser.get(f"/evaluation/copies/{course.submission}{path}?lt={token}")
+
+
+def test_the_queue_lists_copies_waiting_then_the_others_then_the_roster(
+    course: Course, app: Flask, moodle: TestPlatform
+) -> None:
+    _launch(app, moodle, "learner", sub="43")
+    other = _hand_in(course.database, "43", "Ma copie", 10)
+    with course.database.session() as session:
+        work = session.get(Submission, other)
+        assert work is not None
+        staff = session.scalars(sa.select(LtiUser).where(LtiUser.sub == "7")).one()
+        factories.publish(session, work.versions[0], staff.id, factories.at(20), {"C2.1": 1.0})
+    page = course.browser.get(f"/evaluation/?lt={course.staff}").get_data(as_text=True)
+    assert "Copies à évaluer" in page
+    awaiting, rest = page.split('id="titre-autres"')
+    assert "Évaluer la copie de Léa Martin" in awaiting
+    assert "Ana Costa" in rest
+    assert "Évaluée" in rest
+    missing = page.split('id="titre-non-remis"')[1]
+    assert "Jean Roster" in missing
+    assert "Léa Martin" not in missing
+    assert "D’après la liste des participants de la plateforme." in missing
+    assert "Paul Durand" not in missing
+
+
+@pytest.mark.parametrize("roster", [BrokenRoster()])
+def test_without_the_roster_the_queue_says_so_and_lists_who_launched(
+    app: Flask, moodle: TestPlatform, clean_database: Database
+) -> None:
+    _launch(app, moodle, "learner")
+    staff = _launch(app, moodle, "instructor")
+    page = Browser(app.test_client()).get(f"/evaluation/?lt={staff}").get_data(as_text=True)
+    missing = page.split('id="titre-non-remis"')[1]
+    assert "LMS_UNAUTHORIZED" in missing
+    assert "déjà ouvert l’activité" in missing
+    assert "Léa Martin" in missing
+    assert "Paul Durand" not in missing
+
+
+def test_the_grid_saves_a_draft_refuses_a_stale_one_and_publishes(course: Course) -> None:
+    page = _page(course, course.staff).get_data(as_text=True)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<script>alert" not in page
+    assert page.count('<fieldset id="competence-') == 11
+    assert 'href="https://example.org/p" rel="noopener noreferrer nofollow"' in page
+    form = {**_grid(page), **_all_met(page), "action": "brouillon", "niveau-C2.1-1": "non_atteint"}
+    assert form["revision"] == "0"
+    assert "csrf_token" in form
+    saved = _post(course, course.staff, form)
+    assert saved.status_code == 303, saved.get_data(as_text=True)
+    page = course.browser.get(saved.headers["Location"]).get_data(as_text=True)
+    assert "Brouillon enregistré." in page
+    assert 'name="niveau-C2.1-1" value="non_atteint" checked' in page
+    # The same page posted again is stale: refused, and the draft stays as it was.
+    stale = _post(course, course.staff, {**form, "niveau-C2.1-1": "atteint"})
+    assert stale.status_code == 409
+    assert "rien n’a été écrasé" in stale.get_data(as_text=True)
+    page = _page(course, course.staff).get_data(as_text=True)
+    assert 'name="niveau-C2.1-1" value="non_atteint" checked' in page
+    # Publishing needs every level, and a justification for an override.
+    current = _grid(page)
+    incomplete = {**current, "action": "publier", "niveau-C2.2-1": ""}
+    incomplete.pop("niveau-C2.2-1")
+    refused = _post(course, course.staff, {**incomplete, "decision-C2.3": "acquise"})
+    assert refused.status_code == 400
+    text = refused.get_data(as_text=True)
+    assert 'href="#niveau-C2-2-1"' in text
+    assert 'href="#justification-C2-3"' in text
+    published = _post(
+        course, course.staff, {**current, "action": "publier", "commentaire": "Bien."}
+    )
+    assert published.status_code == 303
+    page = course.browser.get(published.headers["Location"]).get_data(as_text=True)
+    assert "Évaluation publiée." in page
+    assert "Décision publiée" in page
+    assert "Critères atteints : 35 sur 36." in page
+    # The request tried once right after its commit, and the LMS took the grade.
+    assert "Acceptée par la plateforme (35 / 36)" in page
+    with course.database.session() as session:
+        grade = session.scalars(sa.select(GradePassback)).one()
+        assert (grade.status, grade.score_given, grade.comment) == ("sent", 35.0, "Bien.")
+        assert session.get(Submission, course.submission).status == SubmissionStatus.EVALUATED  # type: ignore[union-attr]
+    # Published is final: posting again is refused.
+    again = _post(course, course.staff, {**current, "action": "publier"})
+    assert again.status_code == 409
+    assert "définitive" in again.get_data(as_text=True)
+
+
+def test_the_jury_sees_the_published_decisions_and_a_third_is_refused(
+    course: Course, app: Flask, moodle: TestPlatform
+) -> None:
+    page = _page(course, course.staff).get_data(as_text=True)
+    done = _post(course, course.staff, {**_grid(page), **_all_met(page), "action": "publier"})
+    assert done.status_code == 303
+    jury = _launch(app, moodle, "instructor", sub="8")
+    page = _page(course, jury).get_data(as_text=True)
+    assert "Décisions publiées par l’évaluateur" in page
+    assert "en tant que jury" in page
+    verdict = {
+        **_grid(page),
+        **_all_met(page),
+        "action": "publier",
+        "decision-C2.1": "non_acquise",
+        "justification-C2.1": "Aucune source citée.",
+    }
+    assert _post(course, jury, verdict).status_code == 303
+    with course.database.session() as session:
+        settled = {
+            (e.role, d.competency_code): d.settlement
+            for d, e in session.execute(
+                sa.select(CompetencyDecision, Evaluation).join(
+                    Evaluation, Evaluation.id == CompetencyDecision.evaluation_id
+                )
+            ).all()
+        }
+    assert settled[("evaluator", "C2.1")] == settled[("jury", "C2.1")] == "jury"
+    assert settled[("evaluator", "C2.2")] == "agreed"
+    third = _launch(app, moodle, "instructor", sub="9")
+    refused = _page(course, third)
+    assert refused.status_code == 409
+    assert "troisième" in refused.get_data(as_text=True)
+
+
+def _csrf(app: Flask, token: str) -> str:
+    """Return a valid CSRF token for the launch a session token names."""
+    with app.test_request_context():
+        csrf.set_principal(f"lti:{lti_session._serializer().loads(token)}")
+        return csrf.generate()
+
+
+def test_a_learner_reaches_no_evaluator_url(course: Course, app: Flask) -> None:
+    token = course.learner_token
+    assert course.browser.get(f"/evaluation/?lt={token}").status_code == 403
+    assert _page(course, token).status_code == 403
+    form = {"action": "brouillon", "revision": "0", "csrf_token": _csrf(app, token)}
+    assert _post(course, token, form).status_code == 403
+    with course.database.session() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(Evaluation)) == 0
+
+
+def test_a_copy_of_another_course_is_not_found(course: Course, app: Flask) -> None:
+    with course.database.session() as session:
+        where = factories.course(session)
+        learner = factories.person(session, where, "Hors cours")
+        link = factories.placement(session, where, "E3")
+        work = factories.submission(session, where, link, learner, E3, epreuve="E3")
+        factories.hand_in(session, work, factories.at(0))
+        foreign = work.id
+    assert course.browser.get(f"/evaluation/copies/{foreign}?lt={course.staff}").status_code == 404
+    posted = course.browser.post(
+        f"/evaluation/copies/{foreign}?lt={course.staff}",
+        data={"action": "brouillon", "revision": "0", "csrf_token": _csrf(app, course.staff)},
+    )
+    assert posted.status_code == 404
+    with course.database.session() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(Evaluation)) == 0
+    assert course.browser.get(f"/evaluation/copies/999999?lt={course.staff}").status_code == 404
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_pages_follow_the_language(course: Course, lang: str) -> None:
+    for url in (
+        f"/evaluation/?lt={course.staff}&lang={lang}",
+        f"/evaluation/copies/{course.submission}?lt={course.staff}&lang={lang}",
+    ):
+        page = course.browser.get(url)
+        assert page.status_code == 200
+        assert f'<html lang="{lang}">' in page.get_data(as_text=True)
+
+
+@pytest.fixture
+def served(course: Course, app: Flask) -> Iterator[str]:
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_queue_and_grid_have_no_wcag21_aa_violation(
+    chromium: WebDriver, served: str, course: Course, lang: str
+) -> None:
+    copy = f"/evaluation/copies/{course.submission}"
+    for path in ("/evaluation/", copy):
+        chromium.get(f"{served}{path}?lt={course.staff}&lang={lang}")
+        assert chromium.execute_script("return document.documentElement.lang") == lang
+        chromium.execute_script(a11y.AXE.read_text(encoding="utf-8"))
+        violations: Any = chromium.execute_async_script(a11y.RUN_AXE, a11y.WCAG_TAGS)
+        assert isinstance(violations, list), f"axe-core failed: {violations}"
+        assert not violations, f"{path}\n" + a11y._describe(violations)

@@ -1,0 +1,326 @@
+"""The progress pages after a real launch: who sees what, the settings form, FR/EN, a11y."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+import pytest
+import sqlalchemy as sa
+from babel.messages.pofile import read_po
+from flask import Flask
+
+from lti_tool.db import Database
+from lti_tool.evaluation import progress
+from lti_tool.evaluation.models import CourseSettings, LearnerProgress
+from lti_tool.frameworks import bundled_frameworks
+from lti_tool.models import LtiContext, LtiResourceLink, LtiUser
+from tests.conftest import REPO
+from tests.lti_tool import test_accessibility as a11y
+from tests.lti_tool.evaluation import factories
+from tests.lti_tool.evaluation.factories import Course, at
+from tests.lti_tool.lti import conftest as lti
+from tests.lti_tool.lti.platforms import Browser, TestPlatform, landing_token
+
+if TYPE_CHECKING:
+    from selenium.webdriver.remote.webdriver import WebDriver
+
+# Fixtures of other modules: Chromium and the live server; the Moodle and Canvas platforms.
+browser = a11y.browser
+live_url = a11y.live_url
+key_server, moodle, canvas, registered = lti.key_server, lti.moodle, lti.canvas, lti.registered
+FRAMEWORK = next(f for f in bundled_frameworks() if f.code == factories.FRAMEWORK)
+E3 = FRAMEWORK.epreuve("E3").competencies
+
+
+@pytest.fixture
+def lms(registered: Flask) -> Browser:
+    return Browser(registered.test_client())
+
+
+def launch(lms: Browser, platform: TestPlatform, role: str = "learner") -> str:
+    """Launch as the platform's learner or instructor; return the session token."""
+    return landing_token(lms.launch(platform, role))
+
+
+def ids(database: Database, sub: str) -> tuple[Course, int, int]:
+    """Return the Moodle course, the user with this ``sub`` and the E3 link, as launched."""
+    with database.session() as session:
+        user = session.scalar(sa.select(LtiUser).where(LtiUser.sub == sub))
+        context = session.scalar(sa.select(LtiContext).where(LtiContext.context_id == "7"))
+        link = session.scalar(
+            sa.select(LtiResourceLink).where(LtiResourceLink.resource_link_id == "3")
+        )
+        assert user is not None
+        assert context is not None
+        assert link is not None
+        return Course(context.platform_id, context.id), user.id, link.id
+
+
+def evaluate(
+    database: Database, where: Course, link: int, learner: int, comment: str, share: float = 1.0
+) -> None:
+    """Publish one evaluation of E3 for a learner and update their progress."""
+    with database.session() as session:
+        evaluator = factories.person(session, where, "Paul Durand", is_staff=True)
+        work = factories.submission(session, where, link, learner, E3, epreuve="E3")
+        version = factories.hand_in(session, work, at(0), files=["campagne.pdf"])
+        factories.publish(
+            session,
+            version,
+            evaluator,
+            at(10),
+            {"C2.1": share, "C2.2": 0.5},
+            criteria={"C2.1-1": ("atteint", True)},
+            comment=comment,
+        )
+        progress.update(session, FRAMEWORK, where.context_id, learner, at(20))
+
+
+@pytest.fixture
+def launched(lms: Browser, moodle: TestPlatform, clean_database: Database) -> dict[str, object]:
+    """A Moodle learner and instructor launched; the learner has one evaluation."""
+    learner_token = launch(lms, moodle)
+    staff_token = launch(lms, moodle, "instructor")
+    where, learner, link = ids(clean_database, "42")
+    evaluate(clean_database, where, link, learner, "Mon commentaire à moi")
+    return {"learner": learner_token, "staff": staff_token, "id": learner, "where": where}
+
+
+def page(lms: Browser, url: str, token: str, status: int = 200, **query: str) -> str:
+    response = lms.get(url, query_string={"lt": token, **query})
+    assert response.status_code == status, response.get_data(as_text=True)[:2000]
+    return response.get_data(as_text=True)
+
+
+def test_an_empty_progress_page(lms: Browser, moodle: TestPlatform) -> None:
+    html = page(lms, "/progression", launch(lms, moodle))
+    assert "<h1>Ma progression</h1>" in html
+    assert "Aucune évaluation n’a encore été publiée pour vous" in html
+    assert "Non évalué" in html
+
+
+def test_a_learner_sees_their_own_record_only(
+    lms: Browser, moodle: TestPlatform, clean_database: Database, launched: dict[str, object]
+) -> None:
+    where = launched["where"]
+    assert isinstance(where, Course)
+    with clean_database.session() as session:
+        other = factories.person(session, where, "Zoé Autre")
+        link = session.scalar(
+            sa.select(LtiResourceLink.id).where(LtiResourceLink.context_id == where.context_id)
+        )
+    assert link is not None
+    evaluate(clean_database, where, link, other, "Le commentaire de Zoé", share=0.0)
+    html = page(lms, "/progression", str(launched["learner"]))
+    assert "Mon commentaire à moi" in html
+    assert "campagne.pdf" in html
+    assert "Zoé" not in html
+    assert "Le commentaire de Zoé" not in html
+    # C2.1 is acquired, C2.2 is in progress; B1 has nothing left but is not evaluated.
+    assert re.search(r"<th scope=\"row\">C2\.1 [^<]*</th><td>Acquise</td>", html)
+    assert re.search(r"<th scope=\"row\">C2\.2 [^<]*</th><td>En cours</td><td>50", html)
+
+
+def test_a_learner_cannot_reach_staff_pages(lms: Browser, launched: dict[str, object]) -> None:
+    token = str(launched["learner"])
+    page(lms, f"/classe/apprenants/{launched['id']}", token, 403)
+    page(lms, "/cours/reglages", token, 403)
+    response = lms.post("/cours/reglages", data={"lt": token, "method": "highest"})
+    assert response.status_code in {400, 403}
+
+
+def test_staff_see_a_learner_of_their_course(lms: Browser, launched: dict[str, object]) -> None:
+    html = page(lms, f"/classe/apprenants/{launched['id']}", str(launched["staff"]))
+    assert "<h1>Progression de Léa Martin</h1>" in html
+    assert "Mon commentaire à moi" in html
+
+
+def test_staff_get_404_for_anyone_outside_their_course(
+    lms: Browser,
+    moodle: TestPlatform,
+    canvas: TestPlatform,
+    clean_database: Database,
+    launched: dict[str, object],
+) -> None:
+    launch(lms, canvas)  # a Canvas learner: another platform, another course
+    with clean_database.session() as session:
+        stranger = session.scalar(
+            sa.select(LtiUser.id).where(LtiUser.sub == "535fa085-f685-4df3-8e7d-7a4f1d4a1e2c")
+        )
+    staff = str(launched["staff"])
+    page(lms, f"/classe/apprenants/{stranger}", staff, 404)
+    page(lms, "/classe/apprenants/999999", staff, 404)
+
+
+def test_progression_needs_a_launch(lms: Browser) -> None:
+    response = lms.get("/progression")
+    assert response.status_code == 401
+    assert "LTI_SESSION_EXPIRED" in response.get_data(as_text=True)
+
+
+def settings_rows(database: Database) -> list[tuple[str, int | None]]:
+    with database.session() as session:
+        return [(s.method, s.method_parameter) for s in session.scalars(sa.select(CourseSettings))]
+
+
+@pytest.mark.parametrize(
+    ("form", "field", "message"),
+    [
+        ({"method": "median"}, "Méthode", "n’est pas une méthode connue."),
+        ({}, "Méthode", "choisissez une méthode."),
+        ({"method": "weighted_average", "weight": "150"}, "Poids", "entre 1 et 99"),
+        ({"method": "decaying_average", "weight": "abc"}, "Poids", "pas un nombre entier"),
+        ({"method": "n_mastery", "count": "0"}, "Nombre", "entre 1 et 10"),
+    ],
+)
+def test_bad_settings_are_refused_and_change_nothing(
+    lms: Browser,
+    clean_database: Database,
+    launched: dict[str, object],
+    form: dict[str, str],
+    field: str,
+    message: str,
+) -> None:
+    token = str(launched["staff"])
+    html = page(lms, "/cours/reglages", token)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert csrf is not None
+    response = lms.post("/cours/reglages", data={"lt": token, "csrf_token": csrf[1], **form})
+    assert response.status_code == 400
+    body = response.get_data(as_text=True)
+    assert re.search(rf"<li><a href=\"#champ-\w+\">{field}[^<]*: [^<]*{message}", body), body
+    assert settings_rows(clean_database) == []
+
+
+def test_settings_save_and_recompute(
+    lms: Browser, clean_database: Database, launched: dict[str, object]
+) -> None:
+    token = str(launched["staff"])
+    html = page(lms, "/cours/reglages", token)
+    assert 'value="latest" aria-describedby="explication-latest" checked' in html
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert csrf is not None
+    # Without the CSRF token, nothing happens.
+    refused = lms.post("/cours/reglages", data={"lt": token, "method": "highest"})
+    assert refused.status_code == 400
+    assert settings_rows(clean_database) == []
+    response = lms.post(
+        "/cours/reglages",
+        data={"lt": token, "csrf_token": csrf[1], "method": "n_mastery", "count": "1"},
+    )
+    assert response.status_code == 303
+    assert settings_rows(clean_database) == [("n_mastery", 1)]
+    with clean_database.session() as session:
+        c21 = session.scalar(
+            sa.select(LearnerProgress).where(
+                LearnerProgress.learner_id == launched["id"], LearnerProgress.code == "C2.1"
+            )
+        )
+        assert c21 is not None
+        assert c21.status == "acquis"
+    shown = lms.get(response.headers["Location"]).get_data(as_text=True)
+    assert "progression recalculée pour 1 apprenant" in shown
+    assert 'value="n_mastery" aria-describedby="explication-n_mastery" checked' in shown
+
+
+def test_charts_are_accessible_svg_with_a_table_and_no_inline_style(
+    lms: Browser, launched: dict[str, object]
+) -> None:
+    html = page(lms, "/progression", str(launched["learner"]))
+    svgs = re.findall(r"<svg[^>]*>", html)
+    assert len(svgs) == 1 + len(FRAMEWORK.blocs)
+    for svg in svgs:
+        assert 'role="img"' in svg
+        assert "aria-labelledby" in svg
+    assert html.count("<title id=") == len(svgs)
+    assert html.count("<desc id=") == len(svgs)
+    # Each chart's figure is followed by its table.
+    assert len(re.findall(r"</figure>\s*<table class=\"progress-table\"", html)) == len(svgs)
+    assert " style=" not in html
+    assert "progress.css" in html
+
+
+def test_text_is_escaped(
+    lms: Browser, clean_database: Database, launched: dict[str, object]
+) -> None:
+    with clean_database.session() as session:
+        user = session.get(LtiUser, launched["id"])
+        assert user is not None
+        user.name = "<script>alert(1)</script>"
+    html = page(lms, f"/classe/apprenants/{launched['id']}", str(launched["staff"]))
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def _english_catalogue_has(message: str) -> bool:
+    path = REPO / "lti_tool" / "translations" / "en" / "LC_MESSAGES" / "messages.po"
+    with path.open("rb") as po:
+        entry = read_po(po).get(message)
+    return bool(entry and entry.string)
+
+
+def test_pages_in_english(lms: Browser, launched: dict[str, object]) -> None:
+    html = page(lms, "/progression", str(launched["learner"]), lang="en")
+    assert '<html lang="en">' in html
+    settings = page(lms, "/cours/reglages", str(launched["staff"]), lang="en")
+    assert '<html lang="en">' in settings
+    if not _english_catalogue_has("Ma progression"):
+        pytest.skip("the progress messages are not merged into the English catalogue yet")
+    assert "<h1>My progress</h1>" in html
+    assert "Ma progression" not in html
+
+
+# Accessibility ---------------------------------------------------------------------------
+
+
+def _axe(browser: WebDriver, url: str, what: str) -> None:
+    browser.get(url)
+    browser.execute_script(a11y.AXE.read_text(encoding="utf-8"))
+    violations = browser.execute_async_script(a11y.RUN_AXE, a11y.WCAG_TAGS)
+    assert isinstance(violations, list), f"axe-core failed on {what}: {violations}"
+    if violations:
+        pytest.fail(f"{what}: {len(violations)} violation(s)\n{a11y._describe(violations)}", False)
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_progress_pages_pass_axe(
+    browser: WebDriver,
+    live_url: str,
+    lms: Browser,
+    moodle: TestPlatform,
+    clean_database: Database,
+    lang: str,
+) -> None:
+    empty = launch(lms, moodle)
+    _axe(browser, f"{live_url}/progression?lt={empty}&lang={lang}", "empty /progression")
+    staff = launch(lms, moodle, "instructor")
+    where, learner, link = ids(clean_database, "42")
+    evaluate(clean_database, where, link, learner, "Très bien")
+    _axe(browser, f"{live_url}/progression?lt={empty}&lang={lang}", "/progression")
+    _axe(browser, f"{live_url}/classe/apprenants/{learner}?lt={staff}&lang={lang}", "staff view")
+    _axe(browser, f"{live_url}/cours/reglages?lt={staff}&lang={lang}", "settings")
+
+
+def test_settings_errors_pass_axe(
+    browser: WebDriver, live_url: str, lms: Browser, moodle: TestPlatform
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    staff = launch(lms, moodle, "instructor")
+    browser.get(f"{live_url}/cours/reglages?lt={staff}")
+    browser.find_element(By.ID, "methode-weighted_average").click()
+    weight = browser.find_element(By.ID, "champ-weight")
+    weight.clear()
+    weight.send_keys("150")
+    # The browser's own check would stop 150 here; the server must refuse it too.
+    browser.execute_script("document.querySelector('main form').noValidate = true")
+    browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    WebDriverWait(browser, 10).until(
+        lambda driver: driver.find_elements(By.CSS_SELECTOR, ".error-summary")
+    )
+    assert "Rien n’a été enregistré" in browser.page_source
+    browser.execute_script(a11y.AXE.read_text(encoding="utf-8"))
+    violations = browser.execute_async_script(a11y.RUN_AXE, a11y.WCAG_TAGS)
+    assert violations == [], a11y._describe(violations)
