@@ -13,7 +13,9 @@ METHODS = [("lti_tool/**.py", "python"), ("templates/**.html", "jinja2")]
 
 
 def _source_messages() -> set[str]:
-    found = extract_from_dir(str(REPO), METHODS, keywords={"_": None, "gettext": None, "lazy_gettext": None})
+    found = extract_from_dir(
+        str(REPO), METHODS, keywords={"_": None, "gettext": None, "lazy_gettext": None}
+    )
     return {
         message for _file, _line, message, _comments, _context in found if isinstance(message, str)
     }
