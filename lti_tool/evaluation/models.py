@@ -267,6 +267,10 @@ class LearnerProgress(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     acquired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # On the certification row only: the status of every competency and bloc evaluated,
+    # ``{"competency": {code: status}, "bloc": {code: status}}`` (absent: not evaluated),
+    # so the class matrix reads one row per learner instead of ~50.
+    statuses: Mapped[dict[str, dict[str, str]] | None] = mapped_column(sa.JSON)
 
 
 class GradePassback(Base):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -29,6 +30,7 @@ from lti_tool.evaluation.models import (
 from referentiel.model import Framework
 from referentiel.rules import (
     Attempt,
+    BlocProgress,
     CompetencyProgress,
     Method,
     Status,
@@ -173,12 +175,17 @@ def update(
         before is None or before.status != Status.ACQUIRED
     )
     validated = sum(1 for bloc in certification.blocs if bloc.status is Status.ACQUIRED)
+    statuses = {
+        ProgressKind.COMPETENCY.value: _evaluated(competencies.values()),
+        ProgressKind.BLOC.value: _evaluated(certification.blocs),
+    }
     _write(
         session,
         stored,
         (context_id, learner_id, code, now),
         (ProgressKind.CERTIFICATION, code),
         (certification.status, validated / len(certification.blocs), validated),
+        statuses,
     )
     session.flush()
     return ProgressChange(
@@ -195,6 +202,7 @@ def _write(
     owner: tuple[int, int, str, dt.datetime],
     key: tuple[str, str],
     values: tuple[Status, float | None, int],
+    statuses: dict[str, dict[str, str]] | None = None,
 ) -> None:
     """Insert or update one row; an unchanged row is left alone (no write)."""
     context_id, learner_id, framework_code, now = owner
@@ -212,13 +220,26 @@ def _write(
             code=key[1],
         )
         session.add(row)
-    elif (row.status, row.score, row.attempts) == (status, score, attempts):
+    elif (row.status, row.score, row.attempts, row.statuses) == (
+        status,
+        score,
+        attempts,
+        statuses,
+    ):
         return
     if status is Status.ACQUIRED and row.status != Status.ACQUIRED:
         row.acquired_at = now
     elif status is not Status.ACQUIRED:
         row.acquired_at = None
     row.status, row.score, row.attempts, row.updated_at = status, score, attempts, now
+    row.statuses = statuses
+
+
+def _evaluated(items: Iterable[CompetencyProgress | BlocProgress]) -> dict[str, str]:
+    """Return code → status of the items that have been evaluated (absent: not evaluated)."""
+    return {
+        item.code: item.status.value for item in items if item.status is not Status.NOT_EVALUATED
+    }
 
 
 def recompute_course(

@@ -44,6 +44,7 @@ def upgrade() -> None:
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("acquired_at", UTCDateTime(), nullable=True),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
+        sa.Column("statuses", sa.JSON(), nullable=True),
         sa.ForeignKeyConstraint(
             ["context_id"],
             ["lti_contexts.id"],
