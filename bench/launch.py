@@ -4,7 +4,8 @@
    of login + launch through Jalon's whole app, and of the same two steps through a bare
    pylti1p3 ``FlaskOIDCLogin`` + ``FlaskMessageLaunch`` app (key set given inline, i.e.
    cached; launch data in an in-memory cache). Signing the id_token is the platform's work
-   and is not counted.
+   and is not counted. Then what one xAPI statement costs to build, directly (what a
+   launch does) and through tincan, the reference it is proved identical to.
 2. Over HTTP: ``gunicorn`` with 2 workers on PostgreSQL + Redis, all on 127.0.0.1, driven
    by a bounded number of client threads; launches per second, and the workers' resident
    memory after 500 and after 5,000 launches.
@@ -258,6 +259,73 @@ def bench_in_process(n: int, warmup: int) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+# xAPI statements ----------------------------------------------------------------------
+
+
+def _one_event_of_each_kind() -> list[Any]:
+    """Return the seven kinds of event, as a learner's path through one épreuve."""
+    from datetime import UTC, datetime
+
+    from xapi import events as e
+
+    lms = e.LmsContext(ISSUER, "Moodle", "1", "7", "Bench")
+    learner = e.LtiUser(ISSUER, "17", "Learner 17", "learner17@example.edu")
+    link = e.ResourceLink("3", "Épreuve 3", "E3", ("B2",))
+    common: dict[str, Any] = {
+        "learner": learner,
+        "lms": lms,
+        "framework_code": "community-manager-n6",
+        "occurred_at": datetime.now(UTC),
+        "language": "fr",
+    }
+    evaluated = {
+        **common,
+        "evaluation_id": "ev",
+        "evaluator": e.LtiUser(ISSUER, "3", "Evaluator"),
+        "resource_link": link,
+        "bloc_code": "B2",
+        "competency_code": "C2.1",
+    }
+    return [
+        e.Launched(**common, launch_id="l", resource_link=link),
+        e.Submitted(**common, submission_id="s", resource_link=link),
+        e.CriterionScored(
+            **evaluated,
+            submission_id="s",
+            criterion_code="C2.1-1",
+            score_raw=3,
+            score_min=0,
+            score_max=4,
+            success=True,
+        ),
+        e.CompetencyProgressed(**evaluated, score=0.75, success=True),
+        e.CompetencyMastered(**evaluated, score=1.0),
+        e.BlocSatisfied(**common, evaluation_id="ev", bloc_code="B2"),
+        e.CertificationSatisfied(**common, evaluation_id="ev"),
+    ]
+
+
+def bench_statements(rounds: int) -> None:
+    """Print what one statement costs to build: directly, and through tincan (the reference)."""
+    from xapi.statements import build
+    from xapi.tincan_reference import build_reference
+
+    path = _one_event_of_each_kind()
+    print(f"xAPI statement build, median of {rounds} rounds of the 7 event kinds (CPU):")
+    for label, builder in (
+        ("direct (xapi.statements)", build),
+        ("tincan reference", build_reference),
+    ):
+        costs = []
+        for _ in range(rounds):
+            start = time.thread_time()
+            for event in path:
+                builder(event, TOOL)
+            costs.append((time.thread_time() - start) / len(path))
+        each = statistics.median(costs)
+        print(f"  {label:<28} {each * 1e6:6.1f} µs a statement, {each * 60e3:5.1f} ms for 60")
+
+
 # HTTP ---------------------------------------------------------------------------------
 
 
@@ -445,6 +513,7 @@ def main() -> None:
     parser.add_argument("--skip-http", action="store_true")
     args = parser.parse_args()
     bench_in_process(args.n, args.warmup)
+    bench_statements(args.n)
     if not args.skip_http:
         bench_http(args.http_total, args.http_first, args.threads)
 

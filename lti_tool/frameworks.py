@@ -96,6 +96,29 @@ def framework_of(record: FrameworkRecord) -> Framework:
     return framework
 
 
+_CURRENT = sa.select(FrameworkRecord.id, FrameworkRecord.checksum).where(
+    FrameworkRecord.code == sa.bindparam("code"), FrameworkRecord.is_current
+)
+
+
+def current_framework(session: Session, code: str) -> tuple[str, Framework] | None:
+    """Return the checksum and the parsed framework of a code's current version, or ``None``.
+
+    For the hot paths (a launch): one narrow query when this process has already parsed
+    that version; the deferred document is read only the first time.
+    """
+    row = session.connection().execute(_CURRENT, {"code": code}).first()
+    if row is None:
+        return None
+    framework = _PARSED.get(row.checksum)
+    if framework is None:
+        record = session.get(FrameworkRecord, row.id)
+        if record is None:  # pragma: no cover (deleted in between)
+            return None
+        framework = framework_of(record)
+    return row.checksum, framework
+
+
 def bundled_frameworks() -> list[Framework]:
     """Return the frameworks shipped in ``referentiel/data``."""
     data = resources.files("referentiel") / "data"

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from lti_tool.frameworks import find_record, framework_of
+from lti_tool.frameworks import current_framework
 from lti_tool.lti.roles import Roles
 from lti_tool.lti.tool_config import RegisteredPlatform
 from xapi.events import Launched, LmsContext, LtiUser, ResourceLink
@@ -77,19 +77,34 @@ def record_launched(
     return True
 
 
+# Blocs of an épreuve, per framework version (checksum) and épreuve: the same few pairs
+# recur at every launch, and a version's content never changes.
+_BLOCS: dict[tuple[str, str], tuple[str, ...]] = {}
+
+
 def _blocs(session: Session, framework_code: str, epreuve_code: str | None) -> tuple[str, ...]:
     """Return the blocs an épreuve evaluates, in framework order."""
-    stored = find_record(session, framework_code)
-    if stored is None or epreuve_code is None:
+    if epreuve_code is None:
         return ()
-    framework = framework_of(stored)
-    try:
-        covered = set(framework.epreuve(epreuve_code).competencies)
-    except KeyError:
+    current = current_framework(session, framework_code)
+    if current is None:
         return ()
-    return tuple(
-        bloc.code for bloc in framework.blocs if any(c.code in covered for c in bloc.competencies)
-    )
+    checksum, framework = current
+    blocs = _BLOCS.get((checksum, epreuve_code))
+    if blocs is None:
+        try:
+            covered = set(framework.epreuve(epreuve_code).competencies)
+        except KeyError:
+            covered = set()
+        blocs = tuple(
+            bloc.code
+            for bloc in framework.blocs
+            if any(c.code in covered for c in bloc.competencies)
+        )
+        if len(_BLOCS) >= 256:
+            _BLOCS.clear()
+        _BLOCS[(checksum, epreuve_code)] = blocs
+    return blocs
 
 
 def _language(claims: dict[str, Any]) -> str | None:

@@ -5,7 +5,8 @@ pylti1p3 2.0.0 runs the protocol; these subclasses close its measured gaps:
 - the state is bound to the browser (a cookie set at login, or the platform's postMessage
   storage), never to a server-side "state is valid" record another browser could reuse;
 - the nonce is the one sent at login for this state, and single-use: it is added
-  atomically to the store when the launch succeeds, and kept until the token expires;
+  atomically to the store when the launch succeeds (with the launch data, and using up
+  the state), and kept until the token expires;
 - ``aud`` must contain the client id, ``azp`` must equal it when present (and be present
   when ``aud`` names several clients);
 - the signature is checked with RS256 only, the platform key cached per process and the key
@@ -499,14 +500,19 @@ class JalonMessageLaunch(FlaskMessageLaunch):
 
     # After validation ---------------------------------------------------------------
 
-    def consume_nonce(self) -> None:
-        """Mark the nonce used, atomically, until the token has expired (plus leeway)."""
+    def complete(self, launch_id: str, record: str) -> None:
+        """Use up the nonce and the state, and store the launch's data, in one step.
+
+        The nonce is kept until the token has expired (plus leeway). Refuse the launch if
+        another request used the nonce first (the check in :meth:`validate_replay` is
+        not atomic; this one is).
+        """
         body = self._jwt["body"]
         ttl = int(float(body["exp"]) + LEEWAY - time.time()) + 1
-        if not self.store.add(nonce_key(body["iss"], body["nonce"]), "1", max(ttl, 1)):
+        if not self.store.consume(
+            nonce_key(body["iss"], body["nonce"]),
+            max(ttl, 1),
+            (launch_key(launch_id), record, LAUNCH_TTL),
+            state_key(self.param("state") or ""),
+        ):
             raise LaunchRejected("LTI_NONCE_REPLAYED")
-
-    def release_nonce(self) -> None:
-        """Undo :meth:`consume_nonce` when a later step fails (Redis is not transactional)."""
-        body = self._jwt["body"]
-        self.store.delete(nonce_key(body["iss"], body["nonce"]))

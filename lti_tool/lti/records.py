@@ -1,17 +1,22 @@
 """What a successful launch records: the course, the person, their roles, the placement.
 
-Upserts run in the launch's transaction (they only flush). Two first launches racing in
-the same course both succeed: the insert does nothing on conflict and the row is re-read.
+Writes run in the launch's transaction (they only flush). One query reads the four rows
+a launch touches; then only what is missing is inserted and only what changed is
+updated, so a returning learner's launch costs one statement here. Two first launches
+racing in the same course both succeed: the insert does nothing on conflict and the row
+is re-read.
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from lti_tool.db import utcnow
@@ -23,9 +28,96 @@ from lti_tool.models import LtiContext, LtiMembership, LtiResourceLink, LtiUser
 AGS_CLAIM = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
 NRPS_CLAIM = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
 
+_CONTEXTS, _USERS, _MEMBERSHIPS, _LINKS = (
+    cast("sa.Table", model.__table__)
+    for model in (LtiContext, LtiUser, LtiMembership, LtiResourceLink)
+)
+# Per table: the alias of its columns in the launch's read, and the columns compared.
+_READ: Mapping[sa.Table, tuple[str, tuple[str, ...]]] = {
+    _CONTEXTS: ("context", ("label", "title")),
+    _USERS: ("user", ("name", "given_name", "family_name", "email")),
+    _MEMBERSHIPS: ("membership", ("roles", "is_staff")),
+    _LINKS: (
+        "link",
+        (
+            "context_id",
+            "title",
+            "custom",
+            "lineitem_url",
+            "lineitems_url",
+            "ags_scopes",
+            "memberships_url",
+        ),
+    ),
+}
+
 
 def _text(value: Any, limit: int) -> str | None:
     return value[:limit] if isinstance(value, str) and value else None
+
+
+@functools.cache
+def _launch_read(has_context: bool, has_user: bool, has_link: bool) -> sa.Select[Any]:
+    """Return the one query that reads every row a launch of this shape touches.
+
+    A one-row select outer-joined to each table by its natural key, so that a missing
+    row reads as NULLs rather than as no row at all.
+    """
+    one = sa.select(sa.literal_column("1").label("one")).subquery("one")
+    joins: list[tuple[sa.Table, sa.ColumnElement[bool]]] = []
+    platform: sa.BindParameter[int] = sa.bindparam("platform_id")
+    if has_context:
+        joins.append(
+            (
+                _CONTEXTS,
+                sa.and_(
+                    _CONTEXTS.c.platform_id == platform,
+                    _CONTEXTS.c.context_id == sa.bindparam("context_key"),
+                ),
+            )
+        )
+    if has_user:
+        joins.append(
+            (_USERS, sa.and_(_USERS.c.platform_id == platform, _USERS.c.sub == sa.bindparam("sub")))
+        )
+    if has_context and has_user:
+        joins.append(
+            (
+                _MEMBERSHIPS,
+                sa.and_(
+                    _MEMBERSHIPS.c.context_id == _CONTEXTS.c.id,
+                    _MEMBERSHIPS.c.user_id == _USERS.c.id,
+                ),
+            )
+        )
+    if has_link:
+        joins.append(
+            (
+                _LINKS,
+                sa.and_(
+                    _LINKS.c.platform_id == platform,
+                    _LINKS.c.resource_link_id == sa.bindparam("link_key"),
+                ),
+            )
+        )
+    columns = [
+        table.c[name].label(f"{_READ[table][0]}_{name}")
+        for table, _ in joins
+        for name in ("id", *_READ[table][1])
+    ]
+    query = sa.select(*columns).select_from(one)
+    for table, condition in joins:
+        query = query.outerjoin(table, condition)
+    return query
+
+
+def _found(row: sa.Row[Any], table: sa.Table) -> dict[str, Any] | None:
+    """Return one table's part of the launch's read, or None if its row is missing."""
+    alias, names = _READ[table]
+    values = row._mapping
+    if values[f"{alias}_id"] is None:
+        return None
+    return {name: values[f"{alias}_{name}"] for name in ("id", *names)}
 
 
 @functools.cache
@@ -46,30 +138,33 @@ def _statements(
     return query, add
 
 
-def _upsert(session: Session, model: Any, keys: dict[str, Any], values: dict[str, Any]) -> int:
-    """Return the id of the row with ``keys``, created or updated with ``values``.
+def _write(
+    connection: Connection,
+    table: sa.Table,
+    keys: dict[str, Any],
+    values: dict[str, Any],
+    current: Mapping[str, Any] | None,
+) -> int:
+    """Return the id of the row with ``keys``, inserted or updated to hold ``values``.
 
-    Core statements, built once, on the session's connection: a launch writes four rows,
-    and the ORM's per-statement overhead would dominate its cost.
+    ``current`` is what the launch's read found (None: no row). Core statements, built
+    once, on the session's connection: the ORM's per-statement overhead would dominate.
     """
-    table = model.__table__
-    connection = session.connection()
-    query, add = _statements(table, tuple(keys), tuple(values), connection.dialect.name)
-    row = connection.execute(query, keys).first()
-    if row is None:
+    if current is None:
+        query, add = _statements(table, tuple(keys), tuple(values), connection.dialect.name)
         inserted = connection.execute(add, {**keys, **values}).first()
         if inserted is not None:
             return int(inserted.id)
         row = connection.execute(query, keys).first()  # a concurrent launch inserted it first
         if row is None:  # pragma: no cover (deleted in between)
             raise RuntimeError(f"{table.name} upsert found no row")
-    current = row._mapping
+        return _write(connection, table, keys, values, dict(row._mapping))
     changed = {name: value for name, value in values.items() if current[name] != value}
     if changed:
         if "updated_at" in table.c:
             changed["updated_at"] = utcnow()
-        connection.execute(sa.update(table).where(table.c.id == row.id).values(**changed))
-    return int(row.id)
+        connection.execute(sa.update(table).where(table.c.id == current["id"]).values(**changed))
+    return int(current["id"])
 
 
 @dataclass(frozen=True)
@@ -86,26 +181,40 @@ def record_launch(
     session: Session, platform: RegisteredPlatform, claims: dict[str, Any], roles: Roles
 ) -> LaunchRecords:
     """Upsert the context, user, membership and resource link of a validated launch."""
+    context_claim = claims.get(CLAIM + "context")
+    context_claim = context_claim if isinstance(context_claim, dict) else None
+    sub = claims.get("sub") or None
+    link_claim = claims.get(CLAIM + "resource_link")
+    link_claim = link_claim if isinstance(link_claim, dict) and link_claim.get("id") else None
+    keys = {
+        "platform_id": platform.id,
+        "context_key": str(context_claim["id"])[:255] if context_claim else None,
+        "sub": sub,
+        "link_key": str(link_claim["id"])[:255] if link_claim else None,
+    }
+    connection = session.connection()
+    query = _launch_read(context_claim is not None, sub is not None, link_claim is not None)
+    found = connection.execute(query, keys).one()
+
     context: int | None = None
     user: int | None = None
     membership: int | None = None
     link: int | None = None
-    context_claim = claims.get(CLAIM + "context")
-    if isinstance(context_claim, dict):
-        context = _upsert(
-            session,
-            LtiContext,
-            {"platform_id": platform.id, "context_id": str(context_claim["id"])[:255]},
+    if context_claim is not None:
+        context = _write(
+            connection,
+            _CONTEXTS,
+            {"platform_id": platform.id, "context_id": keys["context_key"]},
             {
                 "label": _text(context_claim.get("label"), 255),
                 "title": _text(context_claim.get("title"), 1024),
             },
+            _found(found, _CONTEXTS),
         )
-    sub = claims.get("sub")
-    if sub:
-        user = _upsert(
-            session,
-            LtiUser,
+    if sub is not None:
+        user = _write(
+            connection,
+            _USERS,
             {"platform_id": platform.id, "sub": sub},
             {
                 "name": _text(claims.get("name"), 255),
@@ -113,26 +222,27 @@ def record_launch(
                 "family_name": _text(claims.get("family_name"), 255),
                 "email": _text(claims.get("email"), 320),
             },
+            _found(found, _USERS),
         )
     if context is not None and user is not None:
-        membership = _upsert(
-            session,
-            LtiMembership,
+        membership = _write(
+            connection,
+            _MEMBERSHIPS,
             {"context_id": context, "user_id": user},
             {"roles": list(roles.uris), "is_staff": roles.is_staff},
+            _found(found, _MEMBERSHIPS),
         )
-    link_claim = claims.get(CLAIM + "resource_link")
-    if isinstance(link_claim, dict) and link_claim.get("id"):
+    if link_claim is not None:
         ags = claims.get(AGS_CLAIM)
         ags = ags if isinstance(ags, dict) else {}
         nrps = claims.get(NRPS_CLAIM)
         nrps = nrps if isinstance(nrps, dict) else {}
         custom = claims.get(CLAIM + "custom")
         scopes = ags.get("scope")
-        link = _upsert(
-            session,
-            LtiResourceLink,
-            {"platform_id": platform.id, "resource_link_id": str(link_claim["id"])[:255]},
+        link = _write(
+            connection,
+            _LINKS,
+            {"platform_id": platform.id, "resource_link_id": keys["link_key"]},
             {
                 "context_id": context,
                 "title": _text(link_claim.get("title"), 1024),
@@ -144,6 +254,7 @@ def record_launch(
                 else [],
                 "memberships_url": _text(nrps.get("context_memberships_url"), 1024),
             },
+            _found(found, _LINKS),
         )
     return LaunchRecords(
         context_id=context, user_id=user, membership_id=membership, resource_link_id=link

@@ -42,6 +42,14 @@ class LtiStore(Protocol):
     def delete(self, key: str) -> None:
         """Forget ``key``."""
 
+    def consume(self, key: str, ttl: int, entry: tuple[str, str, int], forget: str) -> bool:
+        """Mark ``key`` used if it is not yet (a nonce); if so, also store and forget.
+
+        ``entry`` is a ``(key, value, ttl)`` to store and ``forget`` a key to drop, both
+        only when ``key`` was marked here. Return whether it was: ``False`` leaves the
+        store as it was (but for ``forget``, which whoever used ``key`` dropped too).
+        """
+
 
 TABLE = CacheEntry.__table__
 _KEY, _VALUE, _EXPIRES = sa.bindparam("key"), sa.bindparam("value"), sa.bindparam("expires_at")
@@ -56,14 +64,52 @@ _PURGE = sa.delete(TABLE).where(TABLE.c.expires_at <= _NOW)
 
 
 @functools.cache
+def _consume(dialect: str) -> sa.Executable:
+    """Return the one statement of :meth:`DatabaseStore.consume`.
+
+    Three rows: the used key, the entry, and a tombstone for the forgotten key (an entry
+    that expires as it is written: absent for every reader, deleted by the next purge). A
+    live row blocks its key, but a tombstone always overwrites, so the statement writes
+    three rows exactly when the used key was free. The row count says so: RETURNING
+    several rows costs SQLite four times the statement itself.
+    """
+    insert = _insert(dialect)
+    # INSERT ... SELECT rather than a multi-row VALUES, which SQLAlchemy compiles anew at
+    # every execution (~0.3 ms); "WHERE true" keeps SQLite's upsert parser unambiguous.
+    rows = sa.union_all(
+        *(
+            sa.select(
+                sa.bindparam(f"key{n}", type_=TABLE.c.key.type),
+                sa.bindparam(f"value{n}", type_=TABLE.c.value.type),
+                sa.bindparam(f"expires_at{n}", type_=TABLE.c.expires_at.type),
+            ).where(sa.true())
+            for n in range(3)
+        )
+    )
+    return (
+        insert.from_select(["key", "value", "expires_at"], rows)
+        .on_conflict_do_update(
+            index_elements=["key"],
+            set_={"value": insert.excluded.value, "expires_at": insert.excluded.expires_at},
+            where=sa.or_(TABLE.c.expires_at <= _NOW, insert.excluded.expires_at <= _NOW),
+        )
+        # SQLAlchemy keeps an INSERT's row count only when asked (psycopg's would be lost).
+        .execution_options(preserve_rowcount=True)
+    )
+
+
+def _insert(dialect: str) -> postgresql.Insert | sqlite.Insert:
+    if dialect == "postgresql":
+        return postgresql.insert(TABLE)
+    if dialect == "sqlite":
+        return sqlite.insert(TABLE)
+    raise NotImplementedError(f"no atomic insert for {dialect}")
+
+
+@functools.cache
 def _upserts(dialect: str) -> tuple[sa.Executable, sa.Executable]:
     """Return the (add if absent or expired, set) statements of a dialect."""
-    if dialect == "postgresql":
-        insert = postgresql.insert(TABLE)
-    elif dialect == "sqlite":
-        insert = sqlite.insert(TABLE)
-    else:
-        raise NotImplementedError(f"no atomic insert for {dialect}")
+    insert = _insert(dialect)
     values = insert.values(key=_KEY, value=_VALUE, expires_at=_EXPIRES)
     replace = {"value": insert.excluded.value, "expires_at": insert.excluded.expires_at}
     add = values.on_conflict_do_update(
@@ -131,6 +177,34 @@ class DatabaseStore:
         """Delete an entry."""
         self.session.connection().execute(_DELETE, {"key": key})
 
+    def consume(self, key: str, ttl: int, entry: tuple[str, str, int], forget: str) -> bool:
+        """Mark, store and forget in one statement; concurrent ones wait for each other.
+
+        The entry's key must be fresh (a launch id): a live entry under it would not be
+        replaced, and the call would report ``key`` as taken.
+        """
+        now = utcnow()
+        self._purge(now)
+        entry_key, value, entry_ttl = entry
+        parameters = {
+            "now": now,
+            "key0": key,
+            "value0": "1",
+            "expires_at0": now + dt.timedelta(seconds=ttl),
+            "key1": entry_key,
+            "value1": value,
+            "expires_at1": now + dt.timedelta(seconds=entry_ttl),
+            "key2": forget,
+            "value2": "",
+            "expires_at2": now,
+        }
+        connection = self.session.connection()
+        if connection.execute(_consume(connection.dialect.name), parameters).rowcount == 3:
+            return True
+        # ``key`` was taken: take back the entry (the forgotten key stays forgotten).
+        connection.execute(_DELETE, {"key": entry_key})
+        return False
+
 
 class RedisStore:
     """Redis, shared by every app process; keys carry a prefix."""
@@ -166,6 +240,22 @@ class RedisStore:
     def delete(self, key: str) -> None:
         """``DEL``."""
         self.client.delete(self.prefix + key)
+
+    def consume(self, key: str, ttl: int, entry: tuple[str, str, int], forget: str) -> bool:
+        """``SET NX EX``, then ``SET EX`` and ``DEL``; a failure in between gives ``key`` back.
+
+        Redis is not transactional, and a nonce kept by a launch that was not stored
+        would refuse the genuine retry.
+        """
+        if not self.add(key, "1", ttl):
+            return False
+        try:
+            self.set(*entry)
+            self.delete(forget)
+        except BaseException:
+            self.delete(key)
+            raise
+        return True
 
 
 class RedisClient(Protocol):

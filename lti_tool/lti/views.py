@@ -29,12 +29,9 @@ from lti_tool.lti import keys, services, session
 from lti_tool.lti.errors import REASONS, LaunchRejected
 from lti_tool.lti.launch import (
     CLAIM,
-    LAUNCH_TTL,
     STATE_COOKIE_PREFIX,
     JalonMessageLaunch,
     JalonOIDCLogin,
-    launch_key,
-    state_key,
 )
 from lti_tool.lti.records import record_launch
 from lti_tool.lti.roles import parse
@@ -176,20 +173,14 @@ def _complete(message: JalonMessageLaunch) -> str:
         current_app.config["JALON"].base_url,
         utcnow(),
     )
-    message.consume_nonce()
-    try:
-        jalon = {
-            "platform_id": message.platform.id,
-            "client_id": message.get_client_id(),
-            "context_id": records.context_id,
-            "user_id": records.user_id,
-            "resource_link_id": records.resource_link_id,
-        }
-        message.store.set(launch_key(launch_id), session.record(claims, jalon), LAUNCH_TTL)
-        message.store.delete(state_key(message.param("state") or ""))
-    except Exception:
-        message.release_nonce()
-        raise
+    jalon = {
+        "platform_id": message.platform.id,
+        "client_id": message.get_client_id(),
+        "context_id": records.context_id,
+        "user_id": records.user_id,
+        "resource_link_id": records.resource_link_id,
+    }
+    message.complete(launch_id, session.record(claims, jalon))
     return launch_id
 
 

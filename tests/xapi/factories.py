@@ -103,9 +103,12 @@ _languages = st.one_of(
 _emails = st.emails().filter(lambda e: e.count("@") == 1)
 
 
+KINDS = ("launched", "submitted", "scored", "progressed", "mastered", "bloc", "certification")
+
+
 @st.composite
-def events(draw: st.DrawFn) -> AnyEvent:
-    """Draw one valid event of any kind."""
+def events(draw: st.DrawFn, kinds: tuple[str, ...] = KINDS) -> AnyEvent:
+    """Draw one valid event of any kind (or of one of ``kinds``)."""
     issuer = draw(_issuers)
     lms = LmsContext(
         issuer=issuer,
@@ -133,11 +136,7 @@ def events(draw: st.DrawFn) -> AnyEvent:
         "occurred_at": draw(_moments),
         "language": draw(_languages),
     }
-    kind = draw(
-        st.sampled_from(
-            ["launched", "submitted", "scored", "progressed", "mastered", "bloc", "certification"]
-        )
-    )
+    kind = draw(st.sampled_from(kinds))
     if kind == "launched":
         return Launched(**common, launch_id=draw(_text), resource_link=link)
     if kind == "submitted":

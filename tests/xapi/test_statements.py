@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tincan import Statement  # type: ignore[import-untyped]
 
 from referentiel.iris import Kind, framework_iri, item_iri
 from tests.conftest import BASE_URL
@@ -43,7 +42,7 @@ from xapi.events import (
     Submitted,
 )
 from xapi.profile import load_profile, validate
-from xapi.statements import PSEUDONYMOUS, Privacy, build, serialize, to_tincan
+from xapi.statements import PSEUDONYMOUS, Privacy, build
 
 ADL = "http://adlnet.gov/expapi"
 PROFILE = f"{BASE_URL}/xapi/profile"
@@ -169,20 +168,6 @@ def test_timestamps_are_rfc3339_utc_with_milliseconds() -> None:
     assert data(path_of(start=datetime(2026, 1, 1, tzinfo=UTC))[0])["timestamp"] == (
         "2026-01-01T00:00:00.000Z"
     )
-
-
-def test_tincan_alone_would_send_an_offset_and_a_version_we_remove() -> None:
-    # Why serialize() exists: tincan 1.0.0 writes "+00:00" and microseconds, and sets the
-    # version to 1.0.3, which a Learning Record Provider must not (xAPI 1.0.3, Data 2.4.10).
-    statement = to_tincan(path_of()[0], BASE_URL)
-    statement.version = "1.0.3"
-    raw = statement.as_version("1.0.3")
-    assert raw["timestamp"].endswith("+00:00")
-    assert raw["version"] == "1.0.3"
-    ours = json.loads(serialize(to_tincan(path_of()[0], BASE_URL)))
-    assert "version" not in ours
-    assert ours["timestamp"].endswith("Z")
-    assert isinstance(statement, Statement)
 
 
 def test_serialized_once_in_canonical_form() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
@@ -18,6 +19,9 @@ from tests.lti_tool.lti.platforms import (
     landing_token,
     storage_data,
 )
+
+CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
+MENTOR = "http://purl.imsglobal.org/vocab/lis/v2/membership#Mentor"
 
 
 @pytest.mark.parametrize("method", ["GET", "POST"])
@@ -223,3 +227,27 @@ def test_deep_linking_request_with_moodle_string_booleans_is_accepted(
     token = landing_token(browser.launch(moodle, "instructor", change=deep_linking))
     html = browser.get(f"/lti/activite?lt={token}").get_data(as_text=True)
     assert "choisir une épreuve" in html
+
+
+def test_a_returning_launch_updates_each_row_in_place(
+    browser: Browser, moodle: TestPlatform, clean_database: Database
+) -> None:
+    landing_token(browser.launch(moodle, "learner"))
+    before = counts(clean_database)
+
+    def change(claims: dict[str, Any]) -> None:
+        claims[CLAIM + "context"] = {**claims[CLAIM + "context"], "title": "CM6 — session 2"}
+        claims[CLAIM + "resource_link"] = {**claims[CLAIM + "resource_link"], "title": "E3 bis"}
+        claims[CLAIM + "roles"] = [*claims[CLAIM + "roles"], MENTOR]
+        claims["email"] = "nouvelle@example.edu"
+
+    landing_token(browser.launch(moodle, "learner", change=change))
+    assert {k: v for k, v in counts(clean_database).items() if k != "lti_cache"} == {
+        k: v for k, v in before.items() if k != "lti_cache"
+    }
+    with clean_database.session() as session:
+        assert session.scalars(sa.select(LtiContext.title)).all() == ["CM6 — session 2"]
+        assert session.scalars(sa.select(LtiResourceLink.title)).all() == ["E3 bis"]
+        assert session.scalars(sa.select(LtiUser.email)).all() == ["nouvelle@example.edu"]
+        (roles,) = session.scalars(sa.select(LtiMembership.roles)).all()
+        assert MENTOR in roles

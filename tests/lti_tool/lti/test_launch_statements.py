@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import sqlalchemy as sa
 
 from lti_tool.db import Database
+from lti_tool.frameworks import bundled_frameworks, import_framework
 from tests.lti_tool.lti.platforms import Browser, TestPlatform, landing_token
 from xapi.outbox import outbox
 
@@ -16,7 +18,7 @@ CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
 
 def _statements(database: Database) -> list[dict[str, object]]:
     with database.engine.connect() as connection:
-        texts = connection.scalars(sa.select(outbox.c.body)).all()
+        texts = connection.scalars(sa.select(outbox.c.body).order_by(outbox.c.id)).all()
     return [json.loads(text) for text in texts]
 
 
@@ -47,3 +49,29 @@ def test_a_refused_launch_emits_nothing(
     response = browser.launch(moodle, "learner", change=lambda c: c.update(aud="someone-else"))
     assert response.status_code in {400, 401, 403}
     assert _statements(clean_database) == []
+
+
+def test_the_blocs_follow_the_current_version_of_the_framework(
+    browser: Browser, moodle: TestPlatform, clean_database: Database
+) -> None:
+    # The blocs of an épreuve are cached per framework version: a new version is seen at once.
+    landing_token(browser.launch(moodle, "learner"))
+    framework = next(f for f in bundled_frameworks() if f.code == "community-manager-n6")
+    widened = dataclasses.replace(
+        framework,
+        identity=dataclasses.replace(framework.identity, version=framework.identity.version + "b"),
+        epreuves=tuple(
+            dataclasses.replace(e, competencies=(*e.competencies, "C1.1")) if e.code == "E3" else e
+            for e in framework.epreuves
+        ),
+    )
+    with clean_database.session() as session:
+        import_framework(session, widened)
+    landing_token(browser.launch(moodle, "learner"))
+    first, second = (
+        {a["id"].rsplit("/", 1)[1] for a in s["context"]["contextActivities"]["grouping"]}
+        for s in _statements(clean_database)
+    )
+    assert "B2" in first
+    assert "B1" not in first
+    assert {"B1", "B2"} <= second
