@@ -22,6 +22,9 @@ from lti_tool.evaluation import models as _evaluation_models  # noqa: F401 (tabl
 from lti_tool.frameworks import install_bundled
 from xapi import outbox
 
+# The Chromium, live server and axe-core fixtures of every page test.
+pytest_plugins = ["tests.browser"]
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 BASE_URL = "https://jalon.test"

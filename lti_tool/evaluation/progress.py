@@ -21,12 +21,12 @@ from lti_tool.evaluation.models import (
     CompetencyDecision,
     CourseSettings,
     Evaluation,
-    EvaluationRole,
     EvaluationStatus,
     LearnerProgress,
     ProgressKind,
     Submission,
 )
+from lti_tool.evaluation.settlement import settle
 from referentiel.model import Framework
 from referentiel.rules import (
     Attempt,
@@ -71,10 +71,12 @@ def attempts_of(
     """Return each competency's attempts: one per evaluated version, the settled decision.
 
     When both an evaluator and a jury published on the same version, the jury's decision
-    is the version's (the jury is sovereign); the date is that of the decision kept.
+    is the version's (see :mod:`lti_tool.evaluation.settlement`); the date is that of the
+    decision kept.
     """
     rows = session.execute(
         sa.select(
+            Evaluation.id,
             Evaluation.version_id,
             Evaluation.role,
             Evaluation.published_at,
@@ -91,20 +93,29 @@ def attempts_of(
             Evaluation.status == EvaluationStatus.PUBLISHED,
         )
     ).all()
-    settled: dict[tuple[int, str], tuple[bool, dt.datetime, float, bool]] = {}
-    for version_id, role, published_at, code, score, is_acquired in rows:
-        is_jury = role == EvaluationRole.JURY
-        key = (version_id, code)
-        kept = settled.get(key)
-        # Jury first, then the later publication: the same rows always settle the same way.
-        if kept is None or (is_jury, published_at) > (kept[0], kept[1]):
-            settled[key] = (is_jury, published_at, score, is_acquired)
+    settled = settle(((row.version_id, row.competency_code), row) for row in rows)
     attempts: dict[str, list[Attempt]] = defaultdict(list)
-    for (_version, code), (_jury, published_at, score, is_acquired) in sorted(
-        settled.items(), key=lambda item: (item[1][1], item[0])
+    for (_version, code), row in sorted(
+        settled.items(), key=lambda item: (item[1].published_at, item[0])
     ):
-        attempts[code].append(Attempt(score, is_acquired, published_at))
+        attempts[code].append(Attempt(row.score, row.is_acquired, row.published_at))
     return attempts
+
+
+def progress_rows(
+    session: Session, context_id: int, learner_id: int, framework_code: str
+) -> dict[tuple[str, str], LearnerProgress]:
+    """Return a learner's materialized rows in a course, by (kind, code)."""
+    return {
+        (row.kind, row.code): row
+        for row in session.scalars(
+            sa.select(LearnerProgress).where(
+                LearnerProgress.context_id == context_id,
+                LearnerProgress.learner_id == learner_id,
+                LearnerProgress.framework_code == framework_code,
+            )
+        )
+    }
 
 
 def update(
@@ -118,16 +129,7 @@ def update(
     """Recompute a learner's rows in a course from every published evaluation."""
     method = method or course_method(session, context_id)
     code = framework.code
-    stored = {
-        (row.kind, row.code): row
-        for row in session.scalars(
-            sa.select(LearnerProgress).where(
-                LearnerProgress.context_id == context_id,
-                LearnerProgress.learner_id == learner_id,
-                LearnerProgress.framework_code == code,
-            )
-        )
-    }
+    stored = progress_rows(session, context_id, learner_id, code)
     attempts = attempts_of(session, context_id, learner_id, code)
     competencies = {
         competency.code: competency_progress(

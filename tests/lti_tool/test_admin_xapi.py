@@ -5,9 +5,7 @@ from __future__ import annotations
 import dataclasses
 import html
 import json
-import os
 import re
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,12 +14,11 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
-from werkzeug.serving import make_server
 
 from lti_tool import create_app
 from lti_tool.config import LrsSettings, Settings
 from lti_tool.db import Database
-from tests.lti_tool import test_accessibility as a11y
+from tests.browser import assert_accessible, headless_chromium, serving
 from tests.xapi.samples import statements
 from xapi import outbox
 from xapi.outbox import SerializedStatement, Status
@@ -183,41 +180,15 @@ def test_the_journal_in_english(admin_app: Flask, records: list[SerializedStatem
 
 @pytest.fixture
 def live_admin(admin_app: Flask) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, admin_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
+    with serving(admin_app) as url:
+        yield url
 
 
 @pytest.fixture
 def chromium(tmp_path: Path) -> Iterator[WebDriver]:
-    """A headless Chromium, as the accessibility suite starts it."""
-    missing = a11y._missing_tools()
-    if missing:
-        reason = "the accessibility check needs " + "; ".join(missing)
-        if os.environ.get("CI"):
-            pytest.fail(reason + " (CI must not skip it)", pytrace=False)
-        pytest.skip(reason)
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(a11y.CHROMIUM)
-    for flag in a11y.CHROMIUM_FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path / 'chromium-profile'}")
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=a11y.CHROMEDRIVER))
-    driver.set_page_load_timeout(30)
-    driver.set_script_timeout(30)
-    try:
+    """A headless Chromium of its own for each test: each signs in afresh."""
+    with headless_chromium(tmp_path / "chromium-profile") as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 @pytest.mark.parametrize("lang", ["fr", "en"])
@@ -234,7 +205,4 @@ def test_the_journal_passes_axe_core(
     assert chromium.execute_script("return document.documentElement.lang") == lang
     # Open every statement's JSON, so that axe judges the whole page.
     chromium.execute_script("document.querySelectorAll('details').forEach(d => d.open = true)")
-    chromium.execute_script(a11y.AXE.read_text(encoding="utf-8"))
-    violations = chromium.execute_async_script(a11y.RUN_AXE, a11y.WCAG_TAGS)
-    assert isinstance(violations, list), f"axe-core failed: {violations}"
-    assert violations == [], a11y._describe(violations)
+    assert_accessible(chromium, f"/admin/xapi/?lang={lang}")

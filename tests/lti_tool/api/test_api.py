@@ -16,18 +16,16 @@ from werkzeug.test import TestResponse
 from lti_tool.api.views import OPENAPI
 from lti_tool.config import Settings
 from lti_tool.db import Database
-from lti_tool.evaluation import progress
 from lti_tool.frameworks import bundled_frameworks
 from lti_tool.models import LtiContext, LtiResourceLink, LtiUser
 from tests.lti_tool.evaluation import factories
-from tests.lti_tool.evaluation.factories import Course, at
+from tests.lti_tool.evaluation.factories import Course
 from tests.lti_tool.lti.conftest import canvas, key_server, moodle, registered
 from tests.lti_tool.lti.platforms import Browser, TestPlatform, landing_token
 
 __all__ = ["canvas", "key_server", "moodle", "registered"]
 ADMIN = "admin-token-for-the-api-tests-0123"
 FRAMEWORK = next(f for f in bundled_frameworks() if f.code == factories.FRAMEWORK)
-E3 = FRAMEWORK.epreuve("E3").competencies
 DOCUMENT = yaml.safe_load(OPENAPI.read_text(encoding="utf-8"))
 
 
@@ -56,24 +54,6 @@ class World:
         return self.lms.get(url, headers=headers)
 
 
-def _publish(database: Database, where: Course, link: int, learner: int, share: float) -> int:
-    with database.session() as session:
-        evaluator = factories.person(session, where, "Paul Durand", is_staff=True)
-        work = factories.submission(session, where, link, learner, E3, epreuve="E3")
-        version = factories.hand_in(session, work, at(0))
-        evaluation = factories.publish(
-            session,
-            version,
-            evaluator,
-            at(10),
-            {"C2.1": share, "C2.2": 0.5},
-            criteria={"C2.1-1": ("atteint", True)},
-            comment="Bon travail",
-        )
-        progress.update(session, FRAMEWORK, where.context_id, learner, at(20))
-        return evaluation.id
-
-
 @pytest.fixture
 def world(
     registered: Flask, moodle: TestPlatform, canvas: TestPlatform, clean_database: Database
@@ -99,8 +79,12 @@ def world(
             sa.select(LtiResourceLink.id).where(LtiResourceLink.context_id == where.context_id)
         ).one()
         zoe = factories.person(session, where, "Zoé Autre")
-    evaluation_id = _publish(clean_database, where, link, lea, 1.0)
-    _publish(clean_database, where, link, zoe, 0.0)
+    evaluation_id = factories.evaluated_e3(
+        clean_database, FRAMEWORK, where, link, lea, comment="Bon travail"
+    )
+    factories.evaluated_e3(
+        clean_database, FRAMEWORK, where, link, zoe, comment="Bon travail", share=0.0
+    )
     return World(lms, learner, staff, foreign, where, lea, zoe, other, evaluation_id)
 
 

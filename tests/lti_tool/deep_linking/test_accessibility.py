@@ -5,12 +5,10 @@ under the ``script-src 'self'`` policy, back to the demo course."""
 from __future__ import annotations
 
 import dataclasses
-import threading
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
-from werkzeug.serving import make_server
 
 from lti_tool import create_app
 from lti_tool.config import Settings
@@ -18,20 +16,17 @@ from lti_tool.db import Database
 from lti_tool.demo import DemoServices, InProcessKeySets, register_demo_platform
 from lti_tool.demo.keys import KeyPair
 from lti_tool.frameworks import install_bundled
+from tests.browser import describe, free_port, serving, violations
 from tests.lti_tool.demo.conftest import demo_state
-from tests.lti_tool.demo.test_accessibility import _free_port, chromium
-from tests.lti_tool.test_accessibility import AXE, RUN_AXE, WCAG_TAGS, _describe
 
 if TYPE_CHECKING:
     from selenium.webdriver.remote.webdriver import WebDriver
-
-__all__ = ["chromium"]
 
 
 @pytest.fixture
 def live_demo(settings: Settings, clean_database: Database, platform_key: KeyPair) -> Iterator[str]:
     """Serve Jalon and the demo on a loopback port, nothing placed yet."""
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     in_process = InProcessKeySets()
     app = create_app(
@@ -43,16 +38,9 @@ def live_demo(settings: Settings, clean_database: Database, platform_key: KeyPai
     with clean_database.session() as session:
         install_bundled(session)
         register_demo_platform(session, base)
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
+    with serving(app, port):
         yield base
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
-        demo_state(app).database.engine.dispose()
+    demo_state(app).database.engine.dispose()
 
 
 def _open_picker(chromium: WebDriver, base: str, lang: str) -> None:
@@ -76,10 +64,8 @@ def test_the_picker_has_no_wcag21_aa_violation(
     _open_picker(chromium, live_demo, lang)
     assert chromium.execute_script("return document.documentElement.lang") == lang
     assert chromium.execute_script("return document.querySelector('h1 .status')") is None
-    chromium.execute_script(AXE.read_text(encoding="utf-8"))
-    violations: Any = chromium.execute_async_script(RUN_AXE, WCAG_TAGS)
-    assert isinstance(violations, list), f"axe-core failed: {violations}"
-    assert not violations, _describe(violations)
+    found = violations(chromium, f"the picker ({lang})")
+    assert not found, describe(found)
 
 
 def test_the_answer_is_posted_back_by_the_static_script(

@@ -8,15 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import os
-import socket
-import threading
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 from flask import render_template
-from werkzeug.serving import make_server
 
 from lti_tool import create_app, csrf
 from lti_tool.config import Settings
@@ -25,17 +21,8 @@ from lti_tool.demo import DemoServices, InProcessKeySets, register_demo_platform
 from lti_tool.demo.keys import KeyPair
 from lti_tool.demo.models import Score
 from lti_tool.frameworks import install_bundled
+from tests.browser import describe, free_port, serving, violations
 from tests.lti_tool.demo.conftest import demo_state, place
-from tests.lti_tool.test_accessibility import (
-    AXE,
-    CHROMEDRIVER,
-    CHROMIUM,
-    CHROMIUM_FLAGS,
-    RUN_AXE,
-    WCAG_TAGS,
-    _describe,
-    _missing_tools,
-)
 
 if TYPE_CHECKING:
     from selenium.webdriver.remote.webdriver import WebDriver
@@ -52,42 +39,10 @@ PAGES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
-    missing = _missing_tools()
-    if missing:
-        reason = "accessibility tests need " + "; ".join(missing)
-        if os.environ.get("CI"):
-            pytest.fail(reason + " (CI must not skip them)", pytrace=False)
-        pytest.skip(reason)
-
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in CHROMIUM_FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-demo')}")
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
-    driver.set_page_load_timeout(30)
-    driver.set_script_timeout(30)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def live_demo(settings: Settings, clean_database: Database, platform_key: KeyPair) -> Iterator[str]:
     """Serve Jalon and the demo, with two épreuves placed and one score received."""
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     in_process = InProcessKeySets()
     jalon_demo = create_app(
@@ -127,16 +82,9 @@ def live_demo(settings: Settings, clean_database: Database, platform_key: KeyPai
     def _no_content() -> tuple[str, int]:
         return "", 204
 
-    server = make_server("127.0.0.1", port, jalon_demo, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
+    with serving(jalon_demo, port):
         yield base
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
-        demo_state(jalon_demo).database.engine.dispose()
+    demo_state(jalon_demo).database.engine.dispose()
 
 
 def _choose(chromium: WebDriver, url: str, user: int | None, lang: str) -> None:
@@ -164,11 +112,9 @@ def test_demo_pages_have_no_wcag21_aa_violation(
         heading = chromium.execute_script("return document.querySelector('h1').textContent")
         error = chromium.execute_script("return document.querySelector('h1 .status')")
         assert error is None, f"{path} as {user}: {heading}"
-        chromium.execute_script(AXE.read_text(encoding="utf-8"))
-        violations: Any = chromium.execute_async_script(RUN_AXE, WCAG_TAGS)
-        assert isinstance(violations, list), f"axe-core failed on {path}: {violations}"
-        if violations:
-            failures.append(f"{path} as {user}: {_describe(violations)}")
+        found = violations(chromium, path)
+        if found:
+            failures.append(f"{path} as {user}: {describe(found)}")
     assert not failures, "\n".join(failures)
 
 

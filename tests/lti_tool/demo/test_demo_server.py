@@ -7,7 +7,6 @@ Here nothing is in process: Jalon fetches the demo's /demo/jwks and the demo fet
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -25,21 +24,16 @@ from lti_tool.db import make_engine
 from lti_tool.demo.models import LineItem, Placement
 from lti_tool.lti import keys as tool_keys
 from lti_tool.models import Platform
+from tests.browser import free_port
 from tests.conftest import REPO
 from tests.lti_tool.demo.harness import LEA, csrf_token, forms
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """Run `jalon demo` in its own process; give its base URL and instance folder."""
     instance = tmp_path_factory.mktemp("jalon-demo")
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("JALON_")}
     env["JALON_INSTANCE_PATH"] = str(instance)
     command = [sys.executable, "-c", "from lti_tool.cli import main; main()", "demo"]

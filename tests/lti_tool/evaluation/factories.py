@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from lti_tool.db import Database
+from lti_tool.evaluation import progress
 from lti_tool.evaluation.models import (
     CompetencyDecision,
     CriterionResult,
@@ -26,6 +28,7 @@ from lti_tool.evaluation.models import (
     SubmissionVersion,
 )
 from lti_tool.models import LtiContext, LtiMembership, LtiResourceLink, LtiUser, Platform
+from referentiel.model import Framework
 
 FRAMEWORK = "community-manager-n6"
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
@@ -230,3 +233,33 @@ def publish(
     version.submission.status = SubmissionStatus.EVALUATED
     session.flush()
     return evaluation
+
+
+def evaluated_e3(
+    database: Database,
+    framework: Framework,
+    where: Course,
+    link_id: int,
+    learner_id: int,
+    *,
+    comment: str,
+    share: float = 1.0,
+    files: Iterable[str] = (),
+) -> int:
+    """Publish one evaluation of E3 for a learner, update their progress; return its id."""
+    with database.session() as session:
+        evaluator = person(session, where, "Paul Durand", is_staff=True)
+        competencies = framework.epreuve("E3").competencies
+        work = submission(session, where, link_id, learner_id, competencies, epreuve="E3")
+        version = hand_in(session, work, at(0), files=files)
+        evaluation = publish(
+            session,
+            version,
+            evaluator,
+            at(10),
+            {"C2.1": share, "C2.2": 0.5},
+            criteria={"C2.1-1": ("atteint", True)},
+            comment=comment,
+        )
+        progress.update(session, framework, where.context_id, learner_id, at(20))
+        return evaluation.id

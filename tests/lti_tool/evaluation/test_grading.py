@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from lti_tool.db import Database
 from lti_tool.evaluation import grading
+from lti_tool.evaluation.grading import publishing
 from lti_tool.evaluation.grid import GridInput, load_grid
 from lti_tool.evaluation.models import (
     CompetencyDecision,
@@ -253,7 +254,7 @@ def test_a_publication_failing_midway_leaves_nothing(
     def broken(*_args: object) -> None:
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(grading, "_grade", broken)
+    monkeypatch.setattr(publishing, "_grade", broken)
     with app.test_request_context(), clean_database.sessions() as session:
         opening = open_for(session, world, world.evaluator)
         session.commit()

@@ -1,6 +1,6 @@
 """The registration pages in a real Chromium: WCAG 2.1 AA (axe-core), and the close message.
 
-The browser and the live server come from tests/lti_tool/test_accessibility.py (same skip
+The browser, the live server and the axe-core check come from tests/browser.py (same skip
 rule: without Chromium, chromedriver or axe-core the module skips naming what is missing,
 and fails under CI). The fake platform serves an LMS page that frames ``/lti/register``,
 as Moodle and Canvas do, and records the messages the frame posts to it.
@@ -19,7 +19,7 @@ from flask import Flask
 from lti_tool import create_app
 from lti_tool.config import Settings
 from lti_tool.db import Database
-from tests.lti_tool import test_accessibility as a11y
+from tests.browser import assert_accessible
 from tests.lti_tool.registration.conftest import ADMIN_TOKEN, loopback_http, stored
 from tests.lti_tool.registration.fake_platform import FakePlatform
 
@@ -27,9 +27,6 @@ if TYPE_CHECKING:
     from selenium.webdriver.remote.webdriver import WebDriver
 
 LANGS = ["fr", "en"]
-# The accessibility module's Chromium and live server, reused as fixtures of this module.
-browser = a11y.browser
-live_url = a11y.live_url
 
 
 @pytest.fixture
@@ -54,7 +51,7 @@ def _by(css: str) -> tuple[str, str]:
     return By.CSS_SELECTOR, css
 
 
-def _click_and_wait(browser: WebDriver, css: str) -> None:
+def _click_and_wait(chromium: WebDriver, css: str) -> None:
     """Click what loads a new page, and wait until the old page is gone."""
     from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.support.ui import WebDriverWait
@@ -62,22 +59,13 @@ def _click_and_wait(browser: WebDriver, css: str) -> None:
     # Mark the old page's window: a new document starts without the mark. (Polling an old
     # element for staleness races the navigation: Chromium may answer "node does not belong
     # to the document" instead of "stale element".)
-    browser.execute_script("window.__oldPage = true")
-    browser.find_element(*_by(css)).click()
-    WebDriverWait(browser, 10, ignored_exceptions=(WebDriverException,)).until(
+    chromium.execute_script("window.__oldPage = true")
+    chromium.find_element(*_by(css)).click()
+    WebDriverWait(chromium, 10, ignored_exceptions=(WebDriverException,)).until(
         lambda driver: driver.execute_script(
             "return window.__oldPage === undefined && document.readyState === 'complete'"
         )
     )
-
-
-def _check(browser: WebDriver, what: str) -> None:
-    """Run axe-core on the current page; fail listing every WCAG 2.1 AA violation."""
-    browser.execute_script(a11y.AXE.read_text(encoding="utf-8"))
-    violations = browser.execute_async_script(a11y.RUN_AXE, a11y.WCAG_TAGS)
-    assert isinstance(violations, list), f"axe-core failed on {what}: {violations}"
-    if violations:
-        pytest.fail(f"{what}: {len(violations)} violation(s)\n{a11y._describe(violations)}", False)
 
 
 def _register_url(live_url: str, platform: FakePlatform, lang: str) -> str:
@@ -92,51 +80,51 @@ def _register_url(live_url: str, platform: FakePlatform, lang: str) -> str:
 
 
 @pytest.mark.parametrize("lang", LANGS)
-def test_installation_page(browser: WebDriver, live_url: str, lang: str) -> None:
-    browser.get(f"{live_url}/lti/installation?lang={lang}")
-    assert browser.execute_script("return document.documentElement.lang") == lang
+def test_installation_page(chromium: WebDriver, live_url: str, lang: str) -> None:
+    chromium.get(f"{live_url}/lti/installation?lang={lang}")
+    assert chromium.execute_script("return document.documentElement.lang") == lang
     # copy-code.js ran (127.0.0.1 is a secure context): one named button per value.
-    names = browser.execute_script(
+    names = chromium.execute_script(
         "return [...document.querySelectorAll('.copy-button')].map(b => b.textContent)"
     )
-    assert len(names) == browser.execute_script(
+    assert len(names) == chromium.execute_script(
         "return document.querySelectorAll('[data-copy]').length"
     )
     assert len(names) == 9
     assert all(name.startswith(("Copier : ", "Copy: ")) for name in names)
-    _check(browser, f"/lti/installation?lang={lang}")
+    assert_accessible(chromium, f"/lti/installation?lang={lang}")
 
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_registration_pages(
-    browser: WebDriver, live_url: str, moodle: FakePlatform, clean_database: Database, lang: str
+    chromium: WebDriver, live_url: str, moodle: FakePlatform, clean_database: Database, lang: str
 ) -> None:
-    browser.get(_register_url(live_url, moodle, lang))
-    assert browser.execute_script("return document.documentElement.lang") == lang
-    _check(browser, f"confirmation page ({lang})")
+    chromium.get(_register_url(live_url, moodle, lang))
+    assert chromium.execute_script("return document.documentElement.lang") == lang
+    assert_accessible(chromium, f"confirmation page ({lang})")
 
-    _click_and_wait(browser, "main form button[type=submit]")
-    assert browser.find_element(*_by("h1")).text.startswith(
+    _click_and_wait(chromium, "main form button[type=submit]")
+    assert chromium.find_element(*_by("h1")).text.startswith(
         {"fr": "Jalon est enregistré", "en": "Jalon is registered"}[lang]
     )
-    _check(browser, f"done page ({lang})")
+    assert_accessible(chromium, f"done page ({lang})")
     assert len(stored(clean_database)) == 1
 
-    browser.get(f"{live_url}/lti/register?lang={lang}")
-    assert browser.find_element(*_by("main code")).text == "missing_configuration_url"
-    _check(browser, f"error page ({lang})")
+    chromium.get(f"{live_url}/lti/register?lang={lang}")
+    assert chromium.find_element(*_by("main code")).text == "missing_configuration_url"
+    assert_accessible(chromium, f"error page ({lang})")
 
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_admin_pages(
-    browser: WebDriver, live_url: str, clean_database: Database, lang: str
+    chromium: WebDriver, live_url: str, clean_database: Database, lang: str
 ) -> None:
-    browser.delete_all_cookies()
-    browser.get(f"{live_url}/admin/plateformes/?lang={lang}")
-    browser.find_element(*_by("#token")).send_keys(ADMIN_TOKEN)
-    _click_and_wait(browser, "main form button[type=submit]")
-    assert browser.current_url.startswith(f"{live_url}/admin/plateformes/")
-    _check(browser, f"platforms page, empty ({lang})")
+    chromium.delete_all_cookies()
+    chromium.get(f"{live_url}/admin/plateformes/?lang={lang}")
+    chromium.find_element(*_by("#token")).send_keys(ADMIN_TOKEN)
+    _click_and_wait(chromium, "main form button[type=submit]")
+    assert chromium.current_url.startswith(f"{live_url}/admin/plateformes/")
+    assert_accessible(chromium, f"platforms page, empty ({lang})")
 
     values: dict[str, Any] = {
         "#issuer": "http://moodle.example.edu",  # refused: plain http elsewhere than here
@@ -147,24 +135,24 @@ def test_admin_pages(
         "#deployment_ids": "1",
     }
     for selector, value in values.items():
-        browser.find_element(*_by(selector)).send_keys(value)
-    _click_and_wait(browser, "form.form-grid button[type=submit]")
-    assert browser.find_element(*_by("#issuer")).get_attribute("aria-invalid") == "true"
-    _check(browser, f"platforms page with errors ({lang})")
+        chromium.find_element(*_by(selector)).send_keys(value)
+    _click_and_wait(chromium, "form.form-grid button[type=submit]")
+    assert chromium.find_element(*_by("#issuer")).get_attribute("aria-invalid") == "true"
+    assert_accessible(chromium, f"platforms page with errors ({lang})")
 
-    field = browser.find_element(*_by("#issuer"))
+    field = chromium.find_element(*_by("#issuer"))
     field.clear()
     field.send_keys("https://moodle.example.edu")
-    _click_and_wait(browser, "form.form-grid button[type=submit]")
+    _click_and_wait(chromium, "form.form-grid button[type=submit]")
     assert stored(clean_database) == [("https://moodle.example.edu", "HkJ3xUq2sLmN0p", ["1"])]
-    _check(browser, f"platforms page, one platform ({lang})")
+    assert_accessible(chromium, f"platforms page, one platform ({lang})")
 
-    _click_and_wait(browser, "section.platform p > a")
-    _check(browser, f"platform removal page ({lang})")
+    _click_and_wait(chromium, "section.platform p > a")
+    assert_accessible(chromium, f"platform removal page ({lang})")
 
 
 def test_the_done_page_hands_control_back_to_the_framing_platform(
-    browser: WebDriver, live_url: str, moodle: FakePlatform, clean_database: Database
+    chromium: WebDriver, live_url: str, moodle: FakePlatform, clean_database: Database
 ) -> None:
     from selenium.webdriver.support.ui import WebDriverWait
 
@@ -176,13 +164,13 @@ def test_the_done_page_hands_control_back_to_the_framing_platform(
         "window.addEventListener('message', e => window.received.push(e.data));</script>"
         "</body></html>"
     )
-    browser.get(f"{moodle.base}/lms/add-tool")
-    browser.switch_to.frame("tool")
-    _click_and_wait(browser, "main form button[type=submit]")
-    assert browser.find_element(*_by("h1")).text.startswith("Jalon est enregistré")
-    browser.switch_to.default_content()
-    WebDriverWait(browser, 10).until(lambda b: b.execute_script("return window.received.length"))
-    assert browser.execute_script("return window.received") == [
+    chromium.get(f"{moodle.base}/lms/add-tool")
+    chromium.switch_to.frame("tool")
+    _click_and_wait(chromium, "main form button[type=submit]")
+    assert chromium.find_element(*_by("h1")).text.startswith("Jalon est enregistré")
+    chromium.switch_to.default_content()
+    WebDriverWait(chromium, 10).until(lambda b: b.execute_script("return window.received.length"))
+    assert chromium.execute_script("return window.received") == [
         {"subject": "org.imsglobal.lti.close"}
     ]
     assert stored(clean_database) == [(moodle.issuer, moodle.client_id, ["7"])]

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
 import sqlalchemy as sa
 from flask import Flask
-from werkzeug.serving import make_server
 from werkzeug.test import TestResponse
 
 from lti_tool import create_app, csrf
@@ -30,7 +28,7 @@ from lti_tool.lti.roles import parse
 from lti_tool.models import LtiResourceLink, LtiUser
 from lti_tool.services import LmsServiceError, Member, Roster
 from lti_tool.services.memory import InMemoryGrades, InMemoryRoster
-from tests.lti_tool import test_accessibility as a11y
+from tests.browser import assert_accessible, serving
 from tests.lti_tool.evaluation import factories
 from tests.lti_tool.lti.conftest import key_server, moodle
 from tests.lti_tool.lti.platforms import Browser, TestPlatform, landing_token
@@ -41,8 +39,6 @@ if TYPE_CHECKING:
 __all__ = ["key_server", "moodle"]
 LIS = "http://purl.imsglobal.org/vocab/lis/v2/membership#"
 E3 = [f"C2.{n}" for n in range(1, 12)]
-chromium = a11y.browser
-live_url = a11y.live_url
 
 
 class BrokenRoster:
@@ -304,15 +300,8 @@ def test_pages_follow_the_language(course: Course, lang: str) -> None:
 
 @pytest.fixture
 def served(course: Course, app: Flask) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
+    with serving(app) as url:
+        yield url
 
 
 @pytest.mark.parametrize("lang", ["fr", "en"])
@@ -323,7 +312,4 @@ def test_queue_and_grid_have_no_wcag21_aa_violation(
     for path in ("/evaluation/", copy):
         chromium.get(f"{served}{path}?lt={course.staff}&lang={lang}")
         assert chromium.execute_script("return document.documentElement.lang") == lang
-        chromium.execute_script(a11y.AXE.read_text(encoding="utf-8"))
-        violations: Any = chromium.execute_async_script(a11y.RUN_AXE, a11y.WCAG_TAGS)
-        assert isinstance(violations, list), f"axe-core failed: {violations}"
-        assert not violations, f"{path}\n" + a11y._describe(violations)
+        assert_accessible(chromium, f"{path}?lang={lang}")

@@ -22,8 +22,7 @@ from lti_tool.config import Settings
 from lti_tool.db import Database
 from lti_tool.evaluation.models import Submission, SubmissionFile, SubmissionVersion
 from lti_tool.models import LtiUser
-from tests.lti_tool import test_accessibility as a11y
-from tests.lti_tool.demo.test_accessibility import chromium
+from tests.browser import assert_accessible
 from tests.lti_tool.evaluation import factories
 from tests.lti_tool.lti.conftest import browser, canvas, key_server, moodle, registered
 from tests.lti_tool.lti.platforms import CLAIM, Browser, TestPlatform, landing_token
@@ -32,8 +31,7 @@ from xapi.outbox import outbox
 if TYPE_CHECKING:
     from selenium.webdriver.remote.webdriver import WebDriver
 
-__all__ = ["browser", "canvas", "chromium", "key_server", "moodle", "registered"]
-live_url = a11y.live_url
+__all__ = ["browser", "canvas", "key_server", "moodle", "registered"]
 MAX_BYTES = 4096
 
 
@@ -512,9 +510,4 @@ def test_the_epreuve_page_has_no_wcag21_aa_violation(
     assert chromium.execute_script("return document.querySelector('h1 .status')") is None
     shown = "return [!!document.getElementById('travail'), !!document.getElementById('evaluation')]"
     assert chromium.execute_script(shown) == [True, state == "evaluee"]
-    chromium.execute_script(a11y.AXE.read_text(encoding="utf-8"))
-    violations = chromium.execute_async_script(a11y.RUN_AXE, a11y.WCAG_TAGS)
-    assert isinstance(violations, list), f"axe-core failed: {violations}"
-    if violations:
-        heading = f"/epreuve ({state}, {lang}): {len(violations)} WCAG 2.1 AA violation(s)"
-        pytest.fail(f"{heading}\n{a11y._describe(violations)}", pytrace=False)
+    assert_accessible(chromium, f"/epreuve ({state}, {lang})")

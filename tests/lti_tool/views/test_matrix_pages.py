@@ -19,7 +19,7 @@ from lti_tool.evaluation.models import EvaluationRole
 from lti_tool.frameworks import find_record, framework_of
 from lti_tool.models import LtiContext
 from lti_tool.views.matrix import livret_html
-from tests.lti_tool import test_accessibility as a11y
+from tests.browser import assert_accessible
 from tests.lti_tool.evaluation.factories import (
     FRAMEWORK,
     Course,
@@ -38,8 +38,6 @@ if TYPE_CHECKING:
     from selenium.webdriver.remote.webdriver import WebDriver
 
 __all__ = ["canvas", "key_server", "moodle", "registered"]
-chromium = a11y.browser
-live_url = a11y.live_url
 B1 = [f"C1.{n}" for n in range(1, 12)]
 INJECTION = '=HYPERLINK("http://evil.example","clic")'
 
@@ -295,8 +293,4 @@ def test_matrix_page_has_no_wcag21_aa_violation(
 ) -> None:
     chromium.get(f"{live_url}/classe/?lt={klass.token}&lang={lang}")
     assert chromium.execute_script("return document.documentElement.lang") == lang
-    chromium.execute_script(a11y.AXE.read_text(encoding="utf-8"))
-    violations = chromium.execute_async_script(a11y.RUN_AXE, a11y.WCAG_TAGS)
-    assert isinstance(violations, list), f"axe-core failed: {violations}"
-    if violations:
-        pytest.fail(f"/classe/?lang={lang}\n{a11y._describe(violations)}", pytrace=False)
+    assert_accessible(chromium, f"/classe/?lang={lang}")

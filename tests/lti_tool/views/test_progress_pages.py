@@ -11,26 +11,22 @@ from babel.messages.pofile import read_po
 from flask import Flask
 
 from lti_tool.db import Database
-from lti_tool.evaluation import progress
 from lti_tool.evaluation.models import CourseSettings, LearnerProgress
 from lti_tool.frameworks import bundled_frameworks
 from lti_tool.models import LtiContext, LtiResourceLink, LtiUser
+from tests.browser import assert_accessible
 from tests.conftest import REPO
-from tests.lti_tool import test_accessibility as a11y
 from tests.lti_tool.evaluation import factories
-from tests.lti_tool.evaluation.factories import Course, at
+from tests.lti_tool.evaluation.factories import Course
 from tests.lti_tool.lti import conftest as lti
 from tests.lti_tool.lti.platforms import Browser, TestPlatform, landing_token
 
 if TYPE_CHECKING:
     from selenium.webdriver.remote.webdriver import WebDriver
 
-# Fixtures of other modules: Chromium and the live server; the Moodle and Canvas platforms.
-browser = a11y.browser
-live_url = a11y.live_url
+# Fixtures of another module: the Moodle and Canvas platforms.
 key_server, moodle, canvas, registered = lti.key_server, lti.moodle, lti.canvas, lti.registered
 FRAMEWORK = next(f for f in bundled_frameworks() if f.code == factories.FRAMEWORK)
-E3 = FRAMEWORK.epreuve("E3").competencies
 
 
 @pytest.fixture
@@ -61,20 +57,16 @@ def evaluate(
     database: Database, where: Course, link: int, learner: int, comment: str, share: float = 1.0
 ) -> None:
     """Publish one evaluation of E3 for a learner and update their progress."""
-    with database.session() as session:
-        evaluator = factories.person(session, where, "Paul Durand", is_staff=True)
-        work = factories.submission(session, where, link, learner, E3, epreuve="E3")
-        version = factories.hand_in(session, work, at(0), files=["campagne.pdf"])
-        factories.publish(
-            session,
-            version,
-            evaluator,
-            at(10),
-            {"C2.1": share, "C2.2": 0.5},
-            criteria={"C2.1-1": ("atteint", True)},
-            comment=comment,
-        )
-        progress.update(session, FRAMEWORK, where.context_id, learner, at(20))
+    factories.evaluated_e3(
+        database,
+        FRAMEWORK,
+        where,
+        link,
+        learner,
+        comment=comment,
+        share=share,
+        files=["campagne.pdf"],
+    )
 
 
 @pytest.fixture
@@ -274,18 +266,14 @@ def test_pages_in_english(lms: Browser, launched: dict[str, object]) -> None:
 # Accessibility ---------------------------------------------------------------------------
 
 
-def _axe(browser: WebDriver, url: str, what: str) -> None:
-    browser.get(url)
-    browser.execute_script(a11y.AXE.read_text(encoding="utf-8"))
-    violations = browser.execute_async_script(a11y.RUN_AXE, a11y.WCAG_TAGS)
-    assert isinstance(violations, list), f"axe-core failed on {what}: {violations}"
-    if violations:
-        pytest.fail(f"{what}: {len(violations)} violation(s)\n{a11y._describe(violations)}", False)
+def _axe(chromium: WebDriver, url: str, what: str) -> None:
+    chromium.get(url)
+    assert_accessible(chromium, what)
 
 
 @pytest.mark.parametrize("lang", ["fr", "en"])
 def test_progress_pages_pass_axe(
-    browser: WebDriver,
+    chromium: WebDriver,
     live_url: str,
     lms: Browser,
     moodle: TestPlatform,
@@ -293,34 +281,32 @@ def test_progress_pages_pass_axe(
     lang: str,
 ) -> None:
     empty = launch(lms, moodle)
-    _axe(browser, f"{live_url}/progression?lt={empty}&lang={lang}", "empty /progression")
+    _axe(chromium, f"{live_url}/progression?lt={empty}&lang={lang}", "empty /progression")
     staff = launch(lms, moodle, "instructor")
     where, learner, link = ids(clean_database, "42")
     evaluate(clean_database, where, link, learner, "Très bien")
-    _axe(browser, f"{live_url}/progression?lt={empty}&lang={lang}", "/progression")
-    _axe(browser, f"{live_url}/classe/apprenants/{learner}?lt={staff}&lang={lang}", "staff view")
-    _axe(browser, f"{live_url}/cours/reglages?lt={staff}&lang={lang}", "settings")
+    _axe(chromium, f"{live_url}/progression?lt={empty}&lang={lang}", "/progression")
+    _axe(chromium, f"{live_url}/classe/apprenants/{learner}?lt={staff}&lang={lang}", "staff view")
+    _axe(chromium, f"{live_url}/cours/reglages?lt={staff}&lang={lang}", "settings")
 
 
 def test_settings_errors_pass_axe(
-    browser: WebDriver, live_url: str, lms: Browser, moodle: TestPlatform
+    chromium: WebDriver, live_url: str, lms: Browser, moodle: TestPlatform
 ) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
     staff = launch(lms, moodle, "instructor")
-    browser.get(f"{live_url}/cours/reglages?lt={staff}")
-    browser.find_element(By.ID, "methode-weighted_average").click()
-    weight = browser.find_element(By.ID, "champ-weight")
+    chromium.get(f"{live_url}/cours/reglages?lt={staff}")
+    chromium.find_element(By.ID, "methode-weighted_average").click()
+    weight = chromium.find_element(By.ID, "champ-weight")
     weight.clear()
     weight.send_keys("150")
-    # The browser's own check would stop 150 here; the server must refuse it too.
-    browser.execute_script("document.querySelector('main form').noValidate = true")
-    browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-    WebDriverWait(browser, 10).until(
+    # The chromium's own check would stop 150 here; the server must refuse it too.
+    chromium.execute_script("document.querySelector('main form').noValidate = true")
+    chromium.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    WebDriverWait(chromium, 10).until(
         lambda driver: driver.find_elements(By.CSS_SELECTOR, ".error-summary")
     )
-    assert "Rien n’a été enregistré" in browser.page_source
-    browser.execute_script(a11y.AXE.read_text(encoding="utf-8"))
-    violations = browser.execute_async_script(a11y.RUN_AXE, a11y.WCAG_TAGS)
-    assert violations == [], a11y._describe(violations)
+    assert "Rien n’a été enregistré" in chromium.page_source
+    assert_accessible(chromium, "settings with errors")

@@ -1,4 +1,4 @@
-"""Grades for the LMS: send pending passbacks through AGS, with retries that lose none.
+"""Deliver pending grades through AGS, with retries that lose none.
 
 Publishing an evaluation writes a PENDING ``GradePassback`` in its transaction; this module
 delivers it, the way the xAPI relay delivers the outbox. A pass *claims* due rows in a short
@@ -24,15 +24,12 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-import requests
 import sqlalchemy as sa
-from flask import current_app
-from sqlalchemy.orm import Session, aliased, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
-from lti_tool.db import Database
 from lti_tool.evaluation.models import GradePassback, PassbackStatus
+from lti_tool.evaluation.passback.state import PassbackState, status_of
 from lti_tool.lti.deep_linking import LINE_ITEM_TAG
-from lti_tool.lti.errors import Reason
 from lti_tool.models import LtiResourceLink, LtiUser
 from lti_tool.services import (
     GradeService,
@@ -41,12 +38,7 @@ from lti_tool.services import (
     LmsServiceError,
     Score,
     context_for_resource_link,
-    lms_services,
 )
-from lti_tool.services.ags import HttpGrades
-from lti_tool.services.client import ServiceClient
-from lti_tool.services.errors import REASONS
-from xapi.columns import utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -55,8 +47,6 @@ LEASE = dt.timedelta(minutes=5)
 BACKOFF_BASE = 30.0
 BACKOFF_CAP = 3600.0
 BATCH = 50
-# The publishing page waits this long at most (connect, read) before leaving it to later.
-NOW_TIMEOUT = (2.0, 5.0)
 # Refusals worth asking again: the platform was away or asked us to slow down.
 TEMPORARY_CODES = frozenset({"LMS_UNREACHABLE", "LMS_BAD_ANSWER"})
 TEMPORARY_STATUSES = frozenset({408, 429})
@@ -88,27 +78,6 @@ class DeliveryReport:
 
 
 @dataclass(frozen=True)
-class PassbackState:
-    """Where an evaluation's grade stands, for a page."""
-
-    status: PassbackStatus
-    attempts: int
-    last_error: str | None
-    next_attempt_at: dt.datetime
-    sent_at: dt.datetime | None
-
-    @property
-    def is_accepted(self) -> bool:
-        """Return whether the LMS holds the grade."""
-        return self.status is PassbackStatus.SENT
-
-    @property
-    def reason(self) -> Reason | None:
-        """Return what the last refusal means (message and what to check), if any."""
-        return REASONS.get(self.last_error or "")
-
-
-@dataclass(frozen=True)
 class _Parcel:
     """A claimed grade with all its call needs, read before the claim commits."""
 
@@ -117,25 +86,6 @@ class _Parcel:
     context: LmsContext
     spec: LineItemSpec
     score: Score
-
-
-def status_of(session: Session, evaluation_id: int) -> PassbackState | None:
-    """Return the state of an evaluation's latest grade for the LMS, if it has one."""
-    row = session.scalars(
-        sa.select(GradePassback)
-        .where(GradePassback.evaluation_id == evaluation_id)
-        .order_by(GradePassback.id.desc())
-        .limit(1)
-    ).first()
-    if row is None:
-        return None
-    return PassbackState(
-        status=PassbackStatus(row.status),
-        attempts=row.attempts,
-        last_error=row.last_error,
-        next_attempt_at=row.next_attempt_at,
-        sent_at=row.sent_at,
-    )
 
 
 def deliver_due(
@@ -165,44 +115,6 @@ def send_now(
     _deliver(sessions, now, ags, 1, random.Random(), evaluation_id=evaluation_id)  # noqa: S311
     with sessions() as session:
         return status_of(session, evaluation_id)
-
-
-def retry_failed(session: Session, now: dt.datetime) -> int:
-    """Queue every refused grade again, due now, unless a newer one replaced it; return how many.
-
-    Their last error stays visible until the LMS accepts them.
-    """
-    newer = aliased(GradePassback)
-    replaced = (
-        sa.select(newer.id)
-        .where(
-            newer.resource_link_id == GradePassback.resource_link_id,
-            newer.learner_id == GradePassback.learner_id,
-            newer.id > GradePassback.id,
-        )
-        .exists()
-    )
-    failed = GradePassback.status == PassbackStatus.FAILED
-    session.execute(
-        sa.update(GradePassback).where(failed, replaced).values(status=PassbackStatus.SUPERSEDED)
-    )
-    result = session.execute(
-        sa.update(GradePassback)
-        .where(failed)
-        .values(status=PassbackStatus.PENDING, attempts=0, next_attempt_at=now)
-    )
-    session.flush()
-    return int(result.rowcount)  # type: ignore[attr-defined]
-
-
-def summary(session: Session) -> dict[PassbackStatus, int]:
-    """Count grades by status."""
-    counts = dict.fromkeys(PassbackStatus, 0)
-    for status, count in session.execute(
-        sa.select(GradePassback.status, sa.func.count()).group_by(GradePassback.status)
-    ):
-        counts[PassbackStatus(status)] = count
-    return counts
 
 
 # -- one pass: claim, post, mark -----------------------------------------------------------
@@ -331,50 +243,3 @@ def _mark(session: Session, parcel: _Parcel, **values: Any) -> None:
         .where(GradePassback.id == parcel.row_id, GradePassback.status == PassbackStatus.PENDING)
         .values(attempts=GradePassback.attempts + 1, **values)
     )
-
-
-# -- on the page that publishes ------------------------------------------------------------
-
-
-class _Hurried(requests.Session):
-    """The app's HTTP session (same connections and headers), every call cut short."""
-
-    def __init__(self, http: requests.Session) -> None:
-        super().__init__()
-        self.adapters = http.adapters
-        self.headers = http.headers
-
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
-        kwargs["timeout"] = NOW_TIMEOUT
-        return super().request(method, url, *args, **kwargs)
-
-
-def _hurried(ags: GradeService) -> GradeService:
-    """Return the AGS client with short timeouts (an in-memory one as it is)."""
-    if not isinstance(ags, HttpGrades):
-        return ags
-    client = ags.client
-    return HttpGrades(ServiceClient(_Hurried(client.http), client.tokens))
-
-
-def send_after_commit(session: Session, evaluation_id: int) -> None:
-    """Post an evaluation's grade once, right after ``session`` commits (the request's).
-
-    Call it in the view that publishes, before returning: the commit at the request
-    boundary then triggers one quick attempt, so the next page can already say whether
-    the LMS accepted the grade. If the transaction rolls back nothing is sent; if the
-    attempt fails the background deliveries take over.
-    """
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    database: Database = app.extensions["jalon.db"]
-    ags = _hurried(lms_services().ags)
-
-    def _send(_session: Session) -> None:
-        try:
-            with app.app_context():
-                send_now(database.sessions, evaluation_id, utcnow(), ags)
-        except Exception:
-            # The grade is committed and pending: never turn a publication into an error.
-            logger.exception("Immediate grade delivery failed; the background will retry")
-
-    sa.event.listen(session, "after_commit", _send, once=True)
