@@ -27,11 +27,9 @@ def select_locale() -> str:
 
 def init_app(app: Flask) -> None:
     """Attach Flask-Babel and remember an explicit language choice."""
+    # Chosen when first needed (a translated string, a page): the LTI login and launch, a
+    # redirect or a JSON answer need no locale, and parsing Accept-Language is not free.
     Babel(app, locale_selector=select_locale, default_translation_directories="translations")
-
-    @app.before_request
-    def _pick_locale() -> None:
-        g.locale = select_locale()
 
     @app.after_request
     def _remember_choice(response: Response) -> Response:
@@ -42,4 +40,4 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _language() -> dict[str, object]:
-        return {"current_locale": g.get("locale", "fr"), "locales": LOCALES}
+        return {"current_locale": select_locale(), "locales": LOCALES}

@@ -16,7 +16,7 @@ from lti_tool.frameworks import current_framework
 from lti_tool.lti.roles import Roles
 from lti_tool.lti.tool_config import RegisteredPlatform
 from xapi.events import Launched, LmsContext, LtiUser, ResourceLink
-from xapi.outbox import SerializedStatement, enqueue
+from xapi.outbox import enqueue
 from xapi.statements import build
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ def record_launched(
         log.warning("launch %s: no xAPI statement (%s)", launch_id, exc)
         return False
     record = build(event, base_url)
-    enqueue(session, [SerializedStatement(str(record.id), record.json)])
+    enqueue(session, [record])
     return True
 
 

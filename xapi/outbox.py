@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from xapi.columns import NAMING_CONVENTION, UTCDateTime, utcnow
+from xapi.statements import StatementRecord
 
 metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -153,6 +154,10 @@ def enqueue(
 
 
 def _row(record: Serialized, now: dt.datetime) -> dict[str, Any]:
+    if isinstance(record, StatementRecord):
+        # Built by xapi.statements from its event: the JSON carries this id by construction,
+        # and reading it back would cost a launch about as much as building it.
+        return _pending(str(record.id), record.json, now)
     try:
         statement_id = record.id if isinstance(record.id, uuid.UUID) else uuid.UUID(record.id)
     except (ValueError, AttributeError, TypeError) as exc:
@@ -169,9 +174,13 @@ def _row(record: Serialized, now: dt.datetime) -> dict[str, Any]:
         body_id = None
     if body_id != statement_id:
         raise ValueError(f"statement {statement_id} carries another id in its JSON")
+    return _pending(str(statement_id), record.json, now)
+
+
+def _pending(statement_id: str, body: str, now: dt.datetime) -> dict[str, Any]:
     return {
-        "statement_id": str(statement_id),
-        "body": record.json,
+        "statement_id": statement_id,
+        "body": body,
         "status": Status.PENDING.value,
         "attempts": 0,
         "created_at": now,

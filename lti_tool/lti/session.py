@@ -33,7 +33,13 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=SALT)
+    return _serializer_for(current_app.config["SECRET_KEY"])
+
+
+@functools.lru_cache(maxsize=8)
+def _serializer_for(secret: str) -> URLSafeTimedSerializer:
+    # One per secret rather than one per request: every page issues or reads a token.
+    return URLSafeTimedSerializer(secret, salt=SALT)
 
 
 def issue(launch_id: str) -> str:
@@ -150,6 +156,12 @@ def field_html() -> Markup:
     return Markup('<input type="hidden" name="{}" value="{}">').format(PARAM, session_token)
 
 
+def outside(view: F) -> F:
+    """Mark a view that answers an LTI message, where no session token can apply."""
+    view.lti_session_free = True  # type: ignore[attr-defined]
+    return view
+
+
 def lti_required(view: F) -> F:
     """Let through only a request with a valid LTI session."""
 
@@ -200,6 +212,10 @@ def init_app(app: Flask) -> None:
     def _load_launch() -> None:
         from lti_tool.lti import services
 
+        view = app.view_functions.get(request.endpoint or "")
+        if getattr(view, "lti_session_free", False):
+            # The login and the launch start a session; a token there would name another.
+            return
         given = request.args.get(PARAM) or request.headers.get(HEADER)
         if not given and request.method not in csrf.SAFE_METHODS:
             given = request.form.get(PARAM)

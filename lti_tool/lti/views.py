@@ -46,7 +46,13 @@ STORAGE_HEADER = "X-Jalon-Storage"
 
 
 def _launch_url() -> str:
-    return str(current_app.config["JALON"].base_url) + url_for("lti.launch")
+    # The same for every login under one mount point: built once per app and script root.
+    urls: dict[str, str] = current_app.extensions.setdefault("jalon.launch_urls", {})
+    url = urls.get(request.script_root)
+    if url is None:
+        url = str(current_app.config["JALON"].base_url) + url_for("lti.launch")
+        urls[request.script_root] = url
+    return url
 
 
 def _flask_request() -> FlaskRequest:
@@ -56,6 +62,7 @@ def _flask_request() -> FlaskRequest:
 
 @blueprint.route("/login", methods=["GET", "POST"])
 @csrf.exempt
+@session.outside
 def login() -> Response | str:
     """Answer a third-party initiated login: send the browser to the platform's auth URL."""
     oidc = JalonOIDCLogin(
@@ -105,6 +112,7 @@ def _storage_confirmation() -> bool:
 
 @blueprint.post("/launch")
 @csrf.exempt
+@session.outside
 def launch() -> Response | str | tuple[Response, int]:
     """Validate a launch, record it, and open the landing page with a session token."""
     checked = _storage_confirmation()
