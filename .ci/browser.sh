@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Install what tests/lti_tool/test_accessibility.py needs on a Debian machine: Debian's Chromium
-# and ChromeDriver, and axe-core at the version tests/a11y/package-lock.json pins.
+# Install what the browser tests need on a Debian machine: Debian's Chromium and ChromeDriver,
+# Pango for WeasyPrint's PDF livret, and axe-core at the version tests/a11y/package-lock.json pins.
 # Safe to run again: apt is used only for what is missing, npm ci always yields the pinned tree.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +12,8 @@ missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
+# WeasyPrint (the PDF livret) loads Pango from the system.
+ldconfig -p | grep -q 'libpangoft2-1.0.so.0' || missing+=(libpango-1.0-0 libpangoft2-1.0-0)
 
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "browser.sh: installing ${missing[*]} with apt-get"

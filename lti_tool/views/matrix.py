@@ -7,11 +7,13 @@ another course is a 404. Filters and sorting come from the query string (``bloc`
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, abort, render_template, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from markupsafe import Markup
 from marshmallow import RAISE, Schema, ValidationError, fields
 from marshmallow.validate import OneOf
@@ -26,6 +28,12 @@ from lti_tool.lti.session import lti_url, staff_required
 from lti_tool.models import LtiContext, LtiResourceLink
 from referentiel.model import Framework
 from referentiel.rules import Status
+
+log = logging.getLogger(__name__)
+NO_PDF = lazy_gettext(
+    "Le livret PDF ne peut pas être produit sur ce serveur : la bibliothèque Pango manque. "
+    "Un administrateur doit l’installer (paquets libpango-1.0-0 et libpangoft2-1.0-0)."
+)
 
 blueprint = Blueprint("matrix", __name__, url_prefix="/classe")
 
@@ -238,8 +246,12 @@ def livret_html(context_id: int, learner_id: int, framework: Framework) -> str:
 @staff_required
 def livret(learner_id: int) -> Response:
     """Download a learner's livret de compétences as PDF, for the certification jury."""
-    from weasyprint import HTML  # heavy: loaded only when a livret is asked for
-
+    try:
+        from weasyprint import HTML  # heavy: loaded only when a livret is asked for
+    except (ImportError, OSError):
+        # WeasyPrint needs the system's Pango library (Debian: libpango-1.0-0, libpangoft2-1.0-0).
+        log.warning("livret: WeasyPrint cannot load (is Pango installed?)")
+        abort(503, str(NO_PDF))
     context_id, framework = _course()
     html = livret_html(context_id, learner_id, framework)
     body = HTML(string=html, url_fetcher=_no_fetch).write_pdf()

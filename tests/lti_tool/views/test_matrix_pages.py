@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import sys
 import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -245,6 +246,18 @@ def test_livret_is_a_pdf_and_other_courses_learners_are_404(
     stranger = client.get(f"/classe/apprenants/{klass.stranger}/livret.pdf?lt={klass.token}")
     assert stranger.status_code == 404
     assert client.get(f"/classe/apprenants/999999/livret.pdf?lt={klass.token}").status_code == 404
+
+
+def test_without_pango_the_livret_is_a_clear_503_not_a_crash(
+    registered: Flask, klass: Class, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # WeasyPrint raises OSError at import when the system lacks Pango; None in sys.modules
+    # makes the import fail the same way, whatever this machine has.
+    monkeypatch.setitem(sys.modules, "weasyprint", None)
+    client = registered.test_client()
+    response = client.get(f"/classe/apprenants/{klass.ana}/livret.pdf?lt={klass.token}&lang=en")
+    assert response.status_code == 503
+    assert "the Pango library is missing" in response.get_data(as_text=True)
 
 
 def _page_count(pdf: bytes) -> int:
