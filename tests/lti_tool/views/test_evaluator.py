@@ -313,3 +313,39 @@ def test_queue_and_grid_have_no_wcag21_aa_violation(
         chromium.get(f"{served}{path}?lt={course.staff}&lang={lang}")
         assert chromium.execute_script("return document.documentElement.lang") == lang
         assert_accessible(chromium, f"{path}?lang={lang}")
+
+
+def test_a_copy_is_graded_and_published_with_the_keyboard_alone(
+    chromium: WebDriver, served: str, course: Course
+) -> None:
+    """Tab through the grid, pick a level in every criterion with the keyboard, publish."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    chromium.get(f"{served}/evaluation/copies/{course.submission}?lt={course.staff}")
+    groups = set(
+        chromium.execute_script(
+            "return [...document.querySelectorAll('input[type=radio]')].map(r => r.name)"
+        )
+    )
+    assert len(groups) == 36  # E3: C2.1–C2.11
+    chosen: set[str] = set()
+    for _ in range(400):  # a radio group is one tab stop: far fewer presses than this
+        ActionChains(chromium).send_keys(Keys.TAB).perform()
+        focused = chromium.switch_to.active_element
+        kind, name = focused.get_attribute("type"), focused.get_attribute("name")
+        if kind == "radio" and name not in chosen:
+            ActionChains(chromium).send_keys(Keys.SPACE).perform()
+            chosen.add(name)
+        elif kind == "submit" and focused.get_attribute("value") == "publier":
+            assert chosen == groups, "the publish button came before every criterion"
+            ActionChains(chromium).send_keys(Keys.ENTER).perform()
+            break
+    else:
+        pytest.fail("the keyboard never reached the publish button")
+    status = chromium.find_element("css selector", "[role=status]").text
+    assert "Évaluation publiée." in status
+    with course.database.session() as session:
+        evaluation = session.scalars(sa.select(Evaluation)).one()
+        assert evaluation.status == "published"
+        assert len(evaluation.criteria) == 36

@@ -511,3 +511,33 @@ def test_the_epreuve_page_has_no_wcag21_aa_violation(
     shown = "return [!!document.getElementById('travail'), !!document.getElementById('evaluation')]"
     assert chromium.execute_script(shown) == [True, state == "evaluee"]
     assert_accessible(chromium, f"/epreuve ({state}, {lang})")
+
+
+def test_work_is_written_and_handed_in_with_the_keyboard_alone(
+    chromium: WebDriver,
+    live_url: str,
+    browser: Browser,
+    moodle: TestPlatform,
+    clean_database: Database,
+) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    token = _launch(browser, moodle)
+    chromium.get(f"{live_url}/epreuve?lt={token}")
+    typed = False
+    for _ in range(300):
+        ActionChains(chromium).send_keys(Keys.TAB).perform()
+        focused = chromium.switch_to.active_element
+        if focused.get_attribute("id") == "texte":
+            ActionChains(chromium).send_keys("Mon étude, tapée au clavier.").perform()
+            typed = True
+        elif focused.tag_name == "button" and focused.get_attribute("formaction"):
+            assert typed, "the hand-in button came before the text field"
+            ActionChains(chromium).send_keys(Keys.ENTER).perform()
+            break
+    else:
+        pytest.fail("the keyboard never reached the hand-in button")
+    assert "/epreuve" in chromium.current_url
+    assert _submitted(clean_database) == 1
+    assert "Mon étude, tapée au clavier." in chromium.page_source
