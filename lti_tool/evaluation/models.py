@@ -224,7 +224,8 @@ class CompetencyDecision(Base):
     )
     competency_code: Mapped[str] = mapped_column(sa.String(50), primary_key=True)
     comment: Mapped[str] = mapped_column(sa.Text, default="")
-    score: Mapped[float]  # share of its criteria met, in [0, 1]
+    # Share of its criteria met, in [0, 1]; with an override, 1 or 0 (referentiel.rules.attempt)
+    score: Mapped[float]
     is_rule_acquired: Mapped[bool]  # what the framework's rule decides
     # The evaluator's decision when it departs from the rule, with its mandatory reason.
     override: Mapped[bool | None]
