@@ -18,7 +18,7 @@ from lti_tool.evaluation.models import (
     Submission,
     SubmissionVersion,
 )
-from lti_tool.frameworks import find_record, framework_of
+from lti_tool.frameworks import current_framework
 from lti_tool.models import LtiResourceLink
 from referentiel.model import Framework
 
@@ -61,10 +61,10 @@ def course_framework(
             )
             raise ValidationError({"framework": [reason]})
         code = used[0]
-    record = find_record(session, code)
-    if record is None:
+    current = current_framework(session, code)
+    if current is None:
         raise ValidationError({"framework": ["Unknown framework."]})
-    return framework_of(record)
+    return current[1]
 
 
 def _course_frameworks(session: Session, context_id: int) -> list[str]:

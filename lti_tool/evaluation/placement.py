@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from lti_tool.frameworks import find_record, framework_of
+from lti_tool.frameworks import current_framework
 from referentiel.model import Competency, Epreuve, Framework
 
 
@@ -50,10 +50,10 @@ def placement_of(session: Session, custom: Mapping[str, Any]) -> Placement | Non
     code, epreuve_code = custom.get("framework"), custom.get("epreuve")
     if not isinstance(code, str) or not code:
         return None
-    record = find_record(session, code)
-    if record is None:
+    current = current_framework(session, code)
+    if current is None:
         return Placement(code, None, None, None, ())
-    framework = framework_of(record)
+    framework = current[1]
     try:
         epreuve = framework.epreuve(epreuve_code) if isinstance(epreuve_code, str) else None
     except KeyError:
@@ -67,4 +67,4 @@ def placement_of(session: Session, custom: Mapping[str, Any]) -> Placement | Non
             competencies.append(framework.competency(competency_code))
         except KeyError:
             continue
-    return Placement(code, framework, record.version, epreuve, tuple(competencies))
+    return Placement(code, framework, framework.identity.version, epreuve, tuple(competencies))
