@@ -22,7 +22,6 @@ from lti_tool.evaluation.submissions import DraftChange, Seat, SubmissionRefused
 from lti_tool.lti import session
 from lti_tool.lti.errors import LaunchRejected
 from lti_tool.lti.session import LaunchSession
-from lti_tool.models import LtiResourceLink
 from lti_tool.views.referentiels import _human_duration as human_duration
 
 blueprint = Blueprint("learner", __name__)
@@ -114,8 +113,8 @@ def _launch() -> tuple[LaunchSession, Seat, Placement]:
     assert launch is not None  # noqa: S101 (learner_required)
     if launch.context_pk is None or launch.user_pk is None or launch.resource_link_pk is None:
         abort(404, description=gettext("Aucune épreuve n’est placée à cet endroit du cours."))
-    link = db_session().get(LtiResourceLink, launch.resource_link_pk)
-    placement = placement_of(db_session(), link.custom) if link is not None else None
+    # The launch carries the placement's custom parameters: no need to read the link row.
+    placement = placement_of(db_session(), launch.custom)
     if placement is None or not placement.is_evaluable:
         abort(404, description=gettext("Aucune épreuve évaluable n’est placée ici."))
     seat = Seat(launch.context_pk, launch.user_pk, launch.resource_link_pk, launch.deployment_id)

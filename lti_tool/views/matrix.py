@@ -25,7 +25,7 @@ from lti_tool.evaluation.matrix import Matrix, MatrixFilters, Sort, class_matrix
 from lti_tool.evaluation.placement import placement_of
 from lti_tool.lti import session
 from lti_tool.lti.session import lti_url, staff_required
-from lti_tool.models import LtiContext, LtiResourceLink
+from lti_tool.models import LtiContext
 from referentiel.model import Framework
 from referentiel.rules import Status
 
@@ -45,9 +45,8 @@ _CARRIED = frozenset({session.PARAM, "lang"})
 def _course() -> tuple[int, Framework]:
     """Return the launch's course and the framework its placement evaluates."""
     launch = session.current()
-    link_id = launch.resource_link_pk if launch else None
-    link = db_session().get(LtiResourceLink, link_id) if link_id else None
-    placement = placement_of(db_session(), link.custom) if link else None
+    # The launch carries the placement's custom parameters: no need to read the link row.
+    placement = placement_of(db_session(), launch.custom) if launch else None
     if launch is None or launch.context_pk is None or placement is None:
         abort(404, _("Aucun référentiel n’est placé dans cette activité."))
     if placement.framework is None:

@@ -18,7 +18,7 @@ from lti_tool.evaluation.progress import CourseMethod, course_method
 from lti_tool.evaluation.record import learner_record
 from lti_tool.lti import session
 from lti_tool.lti.session import LaunchSession
-from lti_tool.models import LtiMembership, LtiResourceLink
+from lti_tool.models import LtiMembership
 from referentiel.model import Framework
 from referentiel.rules import DEFAULT_MASTERY_COUNT, DEFAULT_WEIGHT, Method
 
@@ -110,8 +110,7 @@ def _launch() -> Any:
 
 def _framework(launch: LaunchSession) -> Framework | None:
     """Return the framework of the launch's placement, if one is installed."""
-    link = db_session().get(LtiResourceLink, launch.resource_link_pk or 0)
-    placement = placement_of(db_session(), link.custom if link else launch.custom)
+    placement = placement_of(db_session(), launch.custom)
     return placement.framework if placement else None
 
 
