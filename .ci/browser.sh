@@ -12,8 +12,10 @@ missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
-# WeasyPrint (the PDF livret) loads Pango from the system.
+# WeasyPrint (the PDF livret) loads Pango and HarfBuzz's subsetter (smaller fonts) from the
+# system; without the subsetter WeasyPrint 70 still works but warns at import.
 ldconfig -p | grep -q 'libpangoft2-1.0.so.0' || missing+=(libpango-1.0-0 libpangoft2-1.0-0)
+ldconfig -p | grep -q 'libharfbuzz-subset.so.0' || missing+=(libharfbuzz-subset0)
 
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "browser.sh: installing ${missing[*]} with apt-get"
