@@ -50,6 +50,8 @@ class Settings:
     redis_url: str | None = None
     # How long a retired tool key stays published at /lti/jwks (JALON_KEY_GRACE_DAYS).
     key_grace_days: int = 7
+    # How long a process may reuse a registration it read (JALON_REGISTRATION_CACHE_SECONDS).
+    registration_cache_seconds: int = 10
     admin_token: str | None = None
     default_locale: str = "fr"
     is_demo: bool = False
@@ -104,6 +106,7 @@ class Settings:
             instance_path=instance,
             redis_url=env.get("JALON_REDIS_URL") or None,
             key_grace_days=_key_grace_days(env),
+            registration_cache_seconds=_registration_cache_seconds(env),
             admin_token=_admin_token(env, instance, demo),
             default_locale=locale,
             is_demo=demo,
@@ -131,6 +134,16 @@ def _key_grace_days(env: Mapping[str, str]) -> int:
     text = env.get("JALON_KEY_GRACE_DAYS", "7")
     if not text.isdigit() or not 1 <= int(text) <= 365:
         raise ConfigError("JALON_KEY_GRACE_DAYS must be a whole number of days from 1 to 365")
+    return int(text)
+
+
+def _registration_cache_seconds(env: Mapping[str, str]) -> int:
+    """Return how long a registration change made elsewhere may take to reach a process."""
+    text = env.get("JALON_REGISTRATION_CACHE_SECONDS", "10")
+    if not text.isdigit() or not 0 <= int(text) <= 300:
+        raise ConfigError(
+            "JALON_REGISTRATION_CACHE_SECONDS must be a whole number of seconds from 0 to 300"
+        )
     return int(text)
 
 

@@ -20,6 +20,7 @@ from lti_tool.config import Settings
 from lti_tool.db import Base, Database
 from lti_tool.evaluation import models as _evaluation_models  # noqa: F401 (tables)
 from lti_tool.frameworks import install_bundled
+from lti_tool.lti.tool_config import RegistrationCache
 from xapi import outbox
 
 # The Chromium, live server and axe-core fixtures of every page test.
@@ -55,6 +56,8 @@ def clean_database(database: Database) -> Iterator[Database]:
     with database.engine.begin() as connection:
         for table in [*reversed(Base.metadata.sorted_tables), outbox.outbox]:
             connection.execute(sa.delete(table))
+    # Emptied behind the ORM's back: no app of this process may remember a registration.
+    RegistrationCache.clear_all()
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask, current_app
@@ -10,15 +10,20 @@ from flask import Flask, current_app
 from lti_tool.config import Settings
 from lti_tool.lti.jwks import HttpJwksFetcher, PlatformKeys
 from lti_tool.lti.storage import DatabaseStore, LtiStore, RedisStore
+from lti_tool.lti.tool_config import RegistrationCache
 
 
 @dataclass
 class LtiServices:
-    """What the LTI endpoints share within one app: platform keys and the store."""
+    """What the LTI endpoints share within one app: platform keys, registrations, the store."""
 
     settings: Settings
     platform_keys: PlatformKeys
     redis: Any | None = None
+    registrations: RegistrationCache = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.registrations = RegistrationCache(self.settings.registration_cache_seconds)
 
     def store(self) -> LtiStore:
         """Return Redis when configured, else the ``lti_cache`` table in the request's session."""

@@ -2,11 +2,12 @@
 
 pylti1p3 2.0.0 runs the protocol; these subclasses close its measured gaps:
 
-- the state is bound to the browser (a cookie set at login, or the platform's postMessage
-  storage), never to a server-side "state is valid" record another browser could reuse;
-- the nonce is the one sent at login for this state, and single-use: it is added
-  atomically to the store when the launch succeeds (with the launch data, and using up
-  the state), and kept until the token expires;
+- the state is signed by Jalon and bound to the browser (a cookie set at login, or the
+  platform's postMessage storage), never to a server-side "state is valid" record another
+  browser could reuse; the login stores nothing (:mod:`lti_tool.lti.state`);
+- the nonce is the one derived from this state at login, and single-use: it is added
+  atomically to the store when the launch succeeds (with the launch data), and kept until
+  the token expires;
 - ``aud`` must contain the client id, ``azp`` must equal it when present (and be present
   when ``aud`` names several clients);
 - the signature is checked with RS256 only, the platform key cached per process and the key
@@ -25,7 +26,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import jwt
 from pylti1p3.actions import Action
@@ -42,11 +43,11 @@ from pylti1p3.session import SessionService
 
 from lti_tool.lti.errors import LaunchRejected
 from lti_tool.lti.jwks import JwksError, PlatformKeys, UnknownKeyError
+from lti_tool.lti.state import STATE_TTL, LoginState, StateSigner, new_browser_id
 from lti_tool.lti.storage import LtiStore
 from lti_tool.lti.tool_config import DatabaseToolConf, RegisteredPlatform
 
 LEEWAY = 60
-STATE_TTL = 600
 LAUNCH_TTL = 2 * 3600
 ALGORITHM = "RS256"
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
@@ -54,18 +55,12 @@ DL_CLAIM = "https://purl.imsglobal.org/spec/lti-dl/claim/"
 RESOURCE_LINK_REQUEST = "LtiResourceLinkRequest"
 DEEP_LINKING_REQUEST = "LtiDeepLinkingRequest"
 MESSAGE_TYPES = frozenset({RESOURCE_LINK_REQUEST, DEEP_LINKING_REQUEST})
-STATE_COOKIE_PREFIX = "lti1p3-"
 
 
 def nonce_key(issuer: str, nonce: str) -> str:
     """Return the store key that marks a nonce of an issuer as used."""
     digest = hashlib.sha256(f"{issuer}\n{nonce}".encode()).hexdigest()
     return f"nonce:{digest}"
-
-
-def state_key(state: str) -> str:
-    """Return the store key of a login state."""
-    return f"state:{state}"
 
 
 def launch_key(launch_id: str) -> str:
@@ -95,7 +90,7 @@ class StoreDataStorage(LaunchDataStorage[Any]):
 
     def set_value(self, key: str, value: Any, exp: int | None = None) -> None:
         """Store a value with a time to live."""
-        self.store.set(key, json.dumps(value, separators=(",", ":")), exp or STATE_TTL)
+        self.store.set(key, json.dumps(value, separators=(",", ":")), exp or LAUNCH_TTL)
 
     def check_value(self, key: str) -> bool:
         """Return whether a value exists."""
@@ -106,37 +101,54 @@ class StoreSessionService(SessionService):
     """pylti1p3's session service without the Flask session cookie.
 
     pylti1p3 keeps nonces, states and launch data in the signed session cookie by default,
-    which grows ~190 bytes per launch and overflows after ~20 launches.
+    which grows ~190 bytes per launch and overflows after ~20 launches. Here the login
+    keeps nothing (the state is signed, the nonce derived from it) and the launch view
+    stores the launch data once the launch is persisted.
     """
 
-    def __init__(self, request: FlaskRequest, store: LtiStore) -> None:
-        self.data_storage = StoreDataStorage(store)
-        self.data_storage.set_request(request)
+    def __init__(self, request: FlaskRequest, store: LtiStore | None = None) -> None:
+        self.data_storage = StoreDataStorage(store) if store is not None else None
         self.store = store
 
     def save_nonce(self, nonce: str) -> None:
-        """Keep nothing: the nonce travels in the state's parameters, bound to that state."""
+        """Keep nothing: the nonce is derived from the signed state."""
 
     def check_nonce(self, nonce: str) -> bool:
         """Unused: :meth:`JalonMessageLaunch.validate_nonce` compares with the state's."""
         raise NotImplementedError
 
     def save_state_params(self, state: str, params: dict[str, object]) -> None:
-        """Keep what the login learnt for this state, for ten minutes."""
-        self.data_storage.set_value(state_key(state), params, STATE_TTL)
+        """Unused: the state carries its parameters, signed."""
+        raise NotImplementedError
 
     def get_state_params(self, state: str) -> Any:
-        """Return what the login kept for this state."""
-        return self.data_storage.get_value(state_key(state))
+        """Unused: the state carries its parameters, signed."""
+        raise NotImplementedError
 
     def get_launch_data(self, key: str) -> Any:
         """Return a stored launch's claims (for ``MessageLaunch.from_cache``)."""
+        if self.data_storage is None:
+            return None
         record = self.data_storage.get_value(launch_key(key))
         return None if record is None else record.get("claims")
 
     def save_launch_data(self, key: str, jwt_body: Any) -> None:
         """Unused: the launch view stores launch data once the launch is persisted."""
         raise NotImplementedError
+
+
+class _NoHttp:
+    """Given to pylti1p3 instead of the ``requests.Session`` it would build per launch.
+
+    Jalon fetches platform keys through :class:`PlatformKeys` and calls services through
+    its own clients, so pylti1p3 must never go to the network itself.
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        raise RuntimeError(f"pylti1p3 tried to use HTTP ({name}); Jalon does its own")
+
+
+_NO_HTTP: Any = _NoHttp()
 
 
 def _origin(url: str) -> str:
@@ -148,40 +160,32 @@ def _origin(url: str) -> str:
 class LoginStart:
     """What the login step decided: where to send the browser, and the state's storage."""
 
-    state: str
+    state: LoginState
+    state_text: str
+    nonce: str
     auth_url: str
-    auth_params: dict[str, str]
-    storage_target: str | None
-    platform_origin: str
 
 
 class JalonOIDCLogin(FlaskOIDCLogin):
-    """Third-party initiated login, with reason codes and a state bound to its nonce."""
+    """Third-party initiated login, with reason codes, storing nothing on the server."""
 
     def __init__(
         self,
         request: FlaskRequest,
         tool_conf: DatabaseToolConf,
-        store: LtiStore,
+        states: StateSigner,
         base_url: str,
     ) -> None:
         super().__init__(
             request,
             tool_conf,
-            session_service=StoreSessionService(request, store),
+            session_service=StoreSessionService(request),
             cookie_service=FlaskCookieService(request),
         )
         self.tool_conf = tool_conf
+        self.states = states
         self.base_url = base_url
         self.platform: RegisteredPlatform | None = None
-        self._nonce = secrets.token_urlsafe(32)
-
-    def _get_uuid(self) -> str:
-        return secrets.token_urlsafe(24)
-
-    def _generate_nonce(self) -> str:
-        # pylti1p3 uses uuid4 + uuid1, and uuid1 carries the host's MAC address and time.
-        return self._nonce
 
     def param(self, key: str) -> str | None:
         """Return a login parameter, from the query (GET) or the form (POST)."""
@@ -206,11 +210,6 @@ class JalonOIDCLogin(FlaskOIDCLogin):
         if registration is None:
             raise LaunchRejected("LTI_UNKNOWN_CLIENT" if client_id else "LTI_AMBIGUOUS_CLIENT")
         self.platform = registration.platform
-        # The dict given to pass_params_to_launch, saved under the state after this check.
-        self._state_params["platform_id"] = registration.platform.id
-        self._state_params["client_id"] = registration.platform.client_id
-        self._state_params["issuer"] = registration.platform.issuer
-        self._state_params["origin"] = _origin(registration.platform.auth_login_url)
         deployment_id = self.param("lti_deployment_id")
         if deployment_id and not self.tool_conf.has_deployment(
             registration.platform, deployment_id
@@ -219,22 +218,44 @@ class JalonOIDCLogin(FlaskOIDCLogin):
         return registration
 
     def start(self, launch_url: str) -> tuple[LoginStart, Any]:
-        """Run pylti1p3's login; return where to go and the redirect (which sets the cookie)."""
+        """Check the login; return where to go and the redirect (which sets the cookie).
+
+        pylti1p3's own preparation is replaced: it stores the nonce and the state's
+        parameters in the session, where Jalon stores nothing.
+        """
+        self._registration = self.validate_oidc_login()
+        platform = self.platform
+        assert platform is not None  # noqa: S101 (set by validate_oidc_login)
         storage_target = self.param("lti_storage_target")
-        # pylti1p3 validates the request first, then saves these parameters under the state.
-        self.pass_params_to_launch({"nonce": self._nonce, "storage_target": storage_target})
-        redirect = self.get_redirect_object(launch_url)
-        assert self.platform is not None  # noqa: S101 (set by validate_oidc_login)
-        url = redirect.get_redirect_url()
-        params = dict(parse_qsl(urlsplit(url).query))
-        start = LoginStart(
-            state=params["state"],
-            auth_url=self.platform.auth_login_url,
-            auth_params=params,
+        state = LoginState(
+            browser_id=new_browser_id(),
+            platform_id=platform.id,
+            issuer=platform.issuer,
+            client_id=platform.client_id,
             storage_target=storage_target,
-            platform_origin=_origin(self.platform.auth_login_url),
+            platform_origin=_origin(platform.auth_login_url) if storage_target else None,
         )
-        return start, redirect
+        text, nonce = self.states.issue(state), self.states.nonce(state)
+        self._cookie_service.set_cookie(state.browser_id, state.browser_id, STATE_TTL)
+        auth_params = {
+            "scope": "openid",
+            "response_type": "id_token",
+            "response_mode": "form_post",
+            "prompt": "none",
+            "client_id": platform.client_id,
+            "redirect_uri": launch_url,
+            "state": text,
+            "nonce": nonce,
+            "login_hint": self.param("login_hint") or "",
+        }
+        message_hint = self.param("lti_message_hint")
+        if message_hint:
+            auth_params["lti_message_hint"] = message_hint
+        # A login URL that has a query of its own keeps it (pylti1p3 would add a second "?").
+        separator = "&" if "?" in platform.auth_login_url else "?"
+        auth_url = platform.auth_login_url + separator + urlencode(auth_params)
+        start = LoginStart(state=state, state_text=text, nonce=nonce, auth_url=auth_url)
+        return start, self.get_redirect(auth_url)
 
 
 class JalonMessageLaunch(FlaskMessageLaunch):
@@ -246,6 +267,7 @@ class JalonMessageLaunch(FlaskMessageLaunch):
         tool_conf: DatabaseToolConf,
         store: LtiStore,
         platform_keys: PlatformKeys,
+        states: StateSigner,
         *,
         storage_checked: bool = False,
     ) -> None:
@@ -254,15 +276,16 @@ class JalonMessageLaunch(FlaskMessageLaunch):
             tool_conf,
             session_service=StoreSessionService(request, store),
             cookie_service=FlaskCookieService(request),
+            requests_session=_NO_HTTP,
         )
         self.tool_conf = tool_conf
         self.store = store
         self.platform_keys = platform_keys
+        self.states = states
         self.storage_checked = storage_checked
         self.platform: RegisteredPlatform | None = None
-        self.state_params: dict[str, Any] = {}
+        self.login_state: LoginState | None = None
         self.validated_client_id: str | None = None
-        self._state_text: str | None = None
         self.needs_storage_check = False
 
     # Helpers -------------------------------------------------------------------------
@@ -289,13 +312,16 @@ class JalonMessageLaunch(FlaskMessageLaunch):
     # Validation, in order -----------------------------------------------------------
 
     def validate(self) -> JalonMessageLaunch:
-        """Validate everything; on success the caller persists and consumes the nonce."""
+        """Validate everything; on success the caller persists and consumes the nonce.
+
+        Nothing is read from the store: a replayed token is refused when its nonce cannot
+        be marked used (:meth:`complete`), atomically, in the launch's own transaction.
+        """
         if self._restored:
             raise LtiException("Can't validate restored launch")
         self._validated = True
         try:
             self.validate_jwt_format()
-            self.validate_replay()
             self.validate_state()
             if self.needs_storage_check:
                 return self
@@ -325,46 +351,39 @@ class JalonMessageLaunch(FlaskMessageLaunch):
             raise LaunchRejected("LTI_MALFORMED_TOKEN")
         return self
 
-    def validate_replay(self) -> JalonMessageLaunch:
-        """Refuse a token whose nonce was already used (checked again, atomically, at the end).
-
-        The login state is read in the same round trip, for :meth:`validate_state`.
-        """
-        iss, nonce = self.unverified_claim("iss"), self.unverified_claim("nonce")
-        state = state_key(self.param("state") or "")
-        if isinstance(iss, str) and isinstance(nonce, str):
-            found = self.store.get_many(state, nonce_key(iss, nonce))
-            if nonce_key(iss, nonce) in found:
-                raise LaunchRejected("LTI_NONCE_REPLAYED")
-        else:
-            found = self.store.get_many(state)
-        self._state_text = found.get(state)
-        return self
-
     def validate_state(self) -> JalonMessageLaunch:
-        """Check that the state comes from a login started in this browser.
+        """Check that the state is Jalon's, recent, and from a login in this browser.
 
         pylti1p3 also accepts a state it recorded as valid on the server, so a replayed
         token succeeds from any browser; here only the browser's own proof counts: the
         state cookie, or the platform storage check done by the launch page's script.
         """
-        state = self.param("state") or ""
-        params = json.loads(self._state_text) if self._state_text else None
-        if not isinstance(params, dict):
+        state = self.states.read(self.param("state") or "")
+        if state is None:
             raise LaunchRejected("LTI_STATE_MISMATCH")
-        self.state_params = params
-        cookie = self._cookie_service.get_cookie(state)
-        if cookie is not None and secrets.compare_digest(cookie, state):
+        self.login_state = state
+        cookie = self._cookie_service.get_cookie(state.browser_id)
+        if cookie is not None and secrets.compare_digest(cookie, state.browser_id):
             return self
-        if params.get("storage_target"):
+        # No cookie: a launch with platform storage, or a replay (the cookie goes at the
+        # first launch). Name a replay as such; the read is only on this path.
+        self._refuse_if_replayed()
+        if state.storage_target:
             if self.storage_checked:
                 return self
             self.needs_storage_check = True
             return self
         raise LaunchRejected("LTI_STATE_MISMATCH")
 
+    def _refuse_if_replayed(self) -> None:
+        iss, nonce = self.unverified_claim("iss"), self.unverified_claim("nonce")
+        if isinstance(iss, str) and isinstance(nonce, str):
+            if self.store.get(nonce_key(iss, nonce)) is not None:
+                raise LaunchRejected("LTI_NONCE_REPLAYED")
+
     def validate_registration(self) -> JalonMessageLaunch:
         """Find the registration: the login's, which the token must be addressed to."""
+        assert self.login_state is not None  # noqa: S101 (set by validate_state)
         header = self._jwt["header"]
         if header.get("alg") != ALGORITHM:
             raise LaunchRejected("LTI_BAD_ALGORITHM")
@@ -372,11 +391,11 @@ class JalonMessageLaunch(FlaskMessageLaunch):
         iss = body.get("iss")
         if not isinstance(iss, str) or not iss:
             raise LaunchRejected("LTI_MISSING_CLAIM", "iss")
-        platform = self.tool_conf.platform(iss, self.state_params.get("client_id"))
-        if platform is None or platform.id != self.state_params.get("platform_id"):
+        platform = self.tool_conf.platform(iss, self.login_state.client_id)
+        if platform is None or platform.id != self.login_state.platform_id:
             if not self.tool_conf.platforms(iss):
                 raise LaunchRejected("LTI_UNKNOWN_ISSUER")
-            if iss != self.state_params.get("issuer"):
+            if iss != self.login_state.issuer:
                 raise LaunchRejected("LTI_ISSUER_MISMATCH")
             raise LaunchRejected("LTI_UNKNOWN_CLIENT")  # removed since the login
         aud = body.get("aud")
@@ -441,10 +460,11 @@ class JalonMessageLaunch(FlaskMessageLaunch):
 
     def validate_nonce(self) -> JalonMessageLaunch:
         """Check that the nonce is the one this state's login sent to the platform."""
+        assert self.login_state is not None  # noqa: S101 (set by validate_state)
         nonce = self._jwt["body"].get("nonce")
         if not isinstance(nonce, str) or not nonce:
             raise LaunchRejected("LTI_MISSING_CLAIM", "nonce")
-        if not secrets.compare_digest(nonce, str(self.state_params.get("nonce", ""))):
+        if not secrets.compare_digest(nonce, self.states.nonce(self.login_state)):
             raise LaunchRejected("LTI_NONCE_MISMATCH")
         return self
 
@@ -501,11 +521,10 @@ class JalonMessageLaunch(FlaskMessageLaunch):
     # After validation ---------------------------------------------------------------
 
     def complete(self, launch_id: str, record: str) -> None:
-        """Use up the nonce and the state, and store the launch's data, in one step.
+        """Use up the nonce and store the launch's data, in one step.
 
         The nonce is kept until the token has expired (plus leeway). Refuse the launch if
-        another request used the nonce first (the check in :meth:`validate_replay` is
-        not atomic; this one is).
+        it was used already: a replay, or another request with the same token first.
         """
         body = self._jwt["body"]
         ttl = int(float(body["exp"]) + LEEWAY - time.time()) + 1
@@ -513,6 +532,5 @@ class JalonMessageLaunch(FlaskMessageLaunch):
             nonce_key(body["iss"], body["nonce"]),
             max(ttl, 1),
             (launch_key(launch_id), record, LAUNCH_TTL),
-            state_key(self.param("state") or ""),
         ):
             raise LaunchRejected("LTI_NONCE_REPLAYED")

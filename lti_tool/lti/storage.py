@@ -1,4 +1,4 @@
-"""Short-lived LTI data on the server: login states, used nonces, launch data.
+"""Short-lived LTI data on the server: used nonces and launch data.
 
 Two implementations of one small interface: the ``lti_cache`` table (the default; its
 writes join the request's transaction, so a rejected launch leaves nothing behind) and
@@ -42,12 +42,11 @@ class LtiStore(Protocol):
     def delete(self, key: str) -> None:
         """Forget ``key``."""
 
-    def consume(self, key: str, ttl: int, entry: tuple[str, str, int], forget: str) -> bool:
-        """Mark ``key`` used if it is not yet (a nonce); if so, also store and forget.
+    def consume(self, key: str, ttl: int, entry: tuple[str, str, int]) -> bool:
+        """Mark ``key`` used if it is not yet (a nonce); if so, also store ``entry``.
 
-        ``entry`` is a ``(key, value, ttl)`` to store and ``forget`` a key to drop, both
-        only when ``key`` was marked here. Return whether it was: ``False`` leaves the
-        store as it was (but for ``forget``, which whoever used ``key`` dropped too).
+        ``entry`` is a ``(key, value, ttl)`` stored only when ``key`` was marked here.
+        Return whether it was: ``False`` leaves the store as it was.
         """
 
 
@@ -67,11 +66,9 @@ _PURGE = sa.delete(TABLE).where(TABLE.c.expires_at <= _NOW)
 def _consume(dialect: str) -> sa.Executable:
     """Return the one statement of :meth:`DatabaseStore.consume`.
 
-    Three rows: the used key, the entry, and a tombstone for the forgotten key (an entry
-    that expires as it is written: absent for every reader, deleted by the next purge). A
-    live row blocks its key, but a tombstone always overwrites, so the statement writes
-    three rows exactly when the used key was free. The row count says so: RETURNING
-    several rows costs SQLite four times the statement itself.
+    Two rows: the used key and the entry. A live row blocks its key, so the statement
+    writes two rows exactly when the used key was free (the entry's key is fresh). The
+    row count says so: RETURNING several rows costs SQLite four times the statement.
     """
     insert = _insert(dialect)
     # INSERT ... SELECT rather than a multi-row VALUES, which SQLAlchemy compiles anew at
@@ -83,7 +80,7 @@ def _consume(dialect: str) -> sa.Executable:
                 sa.bindparam(f"value{n}", type_=TABLE.c.value.type),
                 sa.bindparam(f"expires_at{n}", type_=TABLE.c.expires_at.type),
             ).where(sa.true())
-            for n in range(3)
+            for n in range(2)
         )
     )
     return (
@@ -91,7 +88,7 @@ def _consume(dialect: str) -> sa.Executable:
         .on_conflict_do_update(
             index_elements=["key"],
             set_={"value": insert.excluded.value, "expires_at": insert.excluded.expires_at},
-            where=sa.or_(TABLE.c.expires_at <= _NOW, insert.excluded.expires_at <= _NOW),
+            where=TABLE.c.expires_at <= _NOW,
         )
         # SQLAlchemy keeps an INSERT's row count only when asked (psycopg's would be lost).
         .execution_options(preserve_rowcount=True)
@@ -177,8 +174,8 @@ class DatabaseStore:
         """Delete an entry."""
         self.session.connection().execute(_DELETE, {"key": key})
 
-    def consume(self, key: str, ttl: int, entry: tuple[str, str, int], forget: str) -> bool:
-        """Mark, store and forget in one statement; concurrent ones wait for each other.
+    def consume(self, key: str, ttl: int, entry: tuple[str, str, int]) -> bool:
+        """Mark and store in one statement; concurrent ones wait for each other.
 
         The entry's key must be fresh (a launch id): a live entry under it would not be
         replaced, and the call would report ``key`` as taken.
@@ -194,14 +191,11 @@ class DatabaseStore:
             "key1": entry_key,
             "value1": value,
             "expires_at1": now + dt.timedelta(seconds=entry_ttl),
-            "key2": forget,
-            "value2": "",
-            "expires_at2": now,
         }
         connection = self.session.connection()
-        if connection.execute(_consume(connection.dialect.name), parameters).rowcount == 3:
+        if connection.execute(_consume(connection.dialect.name), parameters).rowcount == 2:
             return True
-        # ``key`` was taken: take back the entry (the forgotten key stays forgotten).
+        # ``key`` was taken: take back the entry.
         connection.execute(_DELETE, {"key": entry_key})
         return False
 
@@ -241,8 +235,8 @@ class RedisStore:
         """``DEL``."""
         self.client.delete(self.prefix + key)
 
-    def consume(self, key: str, ttl: int, entry: tuple[str, str, int], forget: str) -> bool:
-        """``SET NX EX``, then ``SET EX`` and ``DEL``; a failure in between gives ``key`` back.
+    def consume(self, key: str, ttl: int, entry: tuple[str, str, int]) -> bool:
+        """``SET NX EX``, then ``SET EX``; a failure in between gives ``key`` back.
 
         Redis is not transactional, and a nonce kept by a launch that was not stored
         would refuse the genuine retry.
@@ -251,7 +245,6 @@ class RedisStore:
             return False
         try:
             self.set(*entry)
-            self.delete(forget)
         except BaseException:
             self.delete(key)
             raise

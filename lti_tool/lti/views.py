@@ -27,14 +27,10 @@ from lti_tool.db import db_session, utcnow
 from lti_tool.evaluation.placement import placement_of
 from lti_tool.lti import keys, services, session
 from lti_tool.lti.errors import REASONS, LaunchRejected
-from lti_tool.lti.launch import (
-    CLAIM,
-    STATE_COOKIE_PREFIX,
-    JalonMessageLaunch,
-    JalonOIDCLogin,
-)
+from lti_tool.lti.launch import CLAIM, JalonMessageLaunch, JalonOIDCLogin
 from lti_tool.lti.records import record_launch
 from lti_tool.lti.roles import parse
+from lti_tool.lti.state import StateSigner, signer_for
 from lti_tool.lti.tool_config import DatabaseToolConf
 from lti_tool.statements import record_launched
 from lti_tool.views.errors import wants_json
@@ -60,6 +56,10 @@ def _flask_request() -> FlaskRequest:
     return FlaskRequest(session={})
 
 
+def _states() -> StateSigner:
+    return signer_for(current_app.config["SECRET_KEY"])
+
+
 @blueprint.route("/login", methods=["GET", "POST"])
 @csrf.exempt
 @session.outside
@@ -67,8 +67,8 @@ def login() -> Response | str:
     """Answer a third-party initiated login: send the browser to the platform's auth URL."""
     oidc = JalonOIDCLogin(
         _flask_request(),
-        DatabaseToolConf(db_session()),
-        services().store(),
+        DatabaseToolConf(db_session, services().registrations),
+        _states(),
         str(current_app.config["JALON"].base_url),
     )
     try:
@@ -76,22 +76,23 @@ def login() -> Response | str:
     except LaunchRejected as exc:
         exc.issuer, exc.client_id = oidc.param("iss"), oidc.param("client_id")
         raise
-    if not start.storage_target:
+    if not start.state.storage_target:
         response: Response = oidc_redirect.do_redirect()
         return response
-    # The platform offers its storage: the page stores state and nonce in the platform's
-    # frame by postMessage, then goes on to the platform (the cookie is set too, in case).
+    # The platform offers its storage: the page stores the browser id and the nonce in the
+    # platform's frame by postMessage, then goes on to the platform (the cookie is set too,
+    # in case).
     page = make_response(
         render_template(
             "lti/login_storage.html",
-            auth_url=oidc_redirect.get_redirect_url(),
+            auth_url=start.auth_url,
             storage={
                 "mode": "put",
-                "target": start.storage_target,
-                "origin": start.platform_origin,
-                "state": start.state,
-                "nonce": start.auth_params["nonce"],
-                "next": oidc_redirect.get_redirect_url(),
+                "target": start.state.storage_target,
+                "origin": start.state.platform_origin,
+                "state": start.state.browser_id,
+                "nonce": start.nonce,
+                "next": start.auth_url,
             },
         )
     )
@@ -119,24 +120,27 @@ def launch() -> Response | str | tuple[Response, int]:
     store = services().store()
     message = JalonMessageLaunch(
         _flask_request(),
-        DatabaseToolConf(db_session()),
+        DatabaseToolConf(db_session, services().registrations),
         store,
         services().platform_keys,
+        _states(),
         storage_checked=checked,
     )
     try:
         message.validate()
         if message.needs_storage_check:
+            state = message.login_state
+            assert state is not None  # noqa: S101 (read by validate_state)
             return render_template(
                 "lti/launch_storage.html",
                 id_token=message.param("id_token"),
                 state=message.param("state"),
                 storage={
                     "mode": "get",
-                    "target": message.state_params["storage_target"],
-                    "origin": message.state_params.get("origin"),
-                    "state": message.param("state"),
-                    "nonce": message.state_params.get("nonce"),
+                    "target": state.storage_target,
+                    "origin": state.platform_origin,
+                    "state": state.browser_id,
+                    "nonce": message.states.nonce(state),
                     "launch": url_for("lti.launch"),
                     "refused": url_for("lti.refused", code="LTI_STATE_MISMATCH"),
                 },
@@ -160,8 +164,8 @@ def launch() -> Response | str | tuple[Response, int]:
     if checked:
         return jsonify(redirect=landing)
     response = redirect(landing, code=303)
-    state = message.param("state") or ""
-    response.delete_cookie(STATE_COOKIE_PREFIX + state, path="/")
+    if message.login_state is not None:
+        response.delete_cookie(message.login_state.cookie_name, path="/")
     return response
 
 

@@ -376,6 +376,13 @@ class Login:
         """Return the nonce."""
         return self.params["nonce"]
 
+    @property
+    def cookie(self) -> tuple[str, str]:
+        """Return the name and value of the cookie that binds the state to the browser."""
+        header = self.response.headers["Set-Cookie"]
+        name, _, rest = header.partition("=")
+        return name, rest.split(";", 1)[0]
+
 
 class Browser:
     """A browser (its own cookies) talking to Jalon over HTTPS, as an LMS iframe would."""

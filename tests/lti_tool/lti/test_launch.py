@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from lti_tool.db import Database
+from lti_tool.lti.state import signer_for
 from lti_tool.models import LtiContext, LtiMembership, LtiResourceLink, LtiUser, Platform
 from tests.lti_tool.lti.conftest import counts
 from tests.lti_tool.lti.platforms import (
@@ -26,7 +27,7 @@ MENTOR = "http://purl.imsglobal.org/vocab/lis/v2/membership#Mentor"
 
 @pytest.mark.parametrize("method", ["GET", "POST"])
 def test_login_sends_the_browser_to_the_platform(
-    browser: Browser, moodle: TestPlatform, method: str
+    registered: Flask, browser: Browser, moodle: TestPlatform, method: str
 ) -> None:
     login = browser.login(moodle, method=method)
     assert login.response.status_code == 302
@@ -43,18 +44,51 @@ def test_login_sends_the_browser_to_the_platform(
     assert params["lti_message_hint"] == '{"cmid":3}'
     assert len(params["nonce"]) >= 32
     assert len(params["state"]) >= 32
-    # The state cookie, usable in a cross-site iframe over HTTPS.
+    # The state cookie, named and valued by the browser id signed into the state, usable in
+    # a cross-site iframe over HTTPS.
+    name, value = login.cookie
+    assert name == f"lti1p3-{value}"
+    assert len(value) >= 24
+    assert value == _browser_id(registered, params["state"])
     cookie = login.response.headers["Set-Cookie"]
-    assert cookie.startswith(f"lti1p3-{params['state']}={params['state']};")
     assert "Secure" in cookie
     assert "SameSite=None" in cookie
     assert "HttpOnly" in cookie
+
+
+def _browser_id(app: Flask, state: str) -> str:
+    login_state = signer_for(app.config["SECRET_KEY"]).read(state)
+    assert login_state is not None
+    return login_state.browser_id
 
 
 def test_two_logins_get_different_states_and_nonces(browser: Browser, moodle: TestPlatform) -> None:
     first, second = browser.login(moodle), browser.login(moodle)
     assert first.state != second.state
     assert first.nonce != second.nonce
+    assert first.cookie != second.cookie
+
+
+def test_login_stores_nothing(
+    browser: Browser, moodle: TestPlatform, clean_database: Database
+) -> None:
+    before = counts(clean_database)
+    assert browser.login(moodle).response.status_code == 302
+    assert counts(clean_database) == before
+
+
+def test_login_keeps_the_query_of_the_platform_login_url(
+    registered: Flask, browser: Browser, moodle: TestPlatform
+) -> None:
+    with registered.app_context():
+        database: Database = registered.extensions["jalon.db"]
+        with database.session() as session:
+            platform = session.scalar(sa.select(Platform).filter_by(issuer=moodle.issuer))
+            assert platform is not None
+            platform.auth_login_url += "?tenant=7"
+    location = browser.login(moodle).response.headers["Location"]
+    assert location.startswith(moodle.auth_login_url + "?tenant=7&")
+    assert dict(parse_qsl(urlsplit(location).query))["tenant"] == "7"
 
 
 @pytest.mark.parametrize(
@@ -181,17 +215,22 @@ def test_an_admin_is_staff(
         assert membership.is_staff
 
 
-def test_canvas_login_offers_platform_storage(browser: Browser, canvas: TestPlatform) -> None:
+def test_canvas_login_offers_platform_storage(
+    registered: Flask, browser: Browser, canvas: TestPlatform
+) -> None:
     login = browser.login(canvas)
     assert login.response.status_code == 200
     data = storage_data(login.response)
     assert data["mode"] == "put"
     assert data["target"] == "post_message_forwarding"
     assert data["origin"] == "https://sso.canvaslms.com"
-    assert data["state"] == login.state
+    # The browser id signed into the state is what the platform keeps, with the nonce.
+    name, browser_id = login.cookie
+    assert data["state"] == browser_id
+    assert browser_id == _browser_id(registered, login.state)
     assert data["nonce"] == login.nonce
     # The cookie is set too: it works wherever the browser keeps it.
-    assert f"lti1p3-{login.state}=" in login.response.headers["Set-Cookie"]
+    assert name == f"lti1p3-{browser_id}"
 
 
 def test_anonymous_resource_link_launch_is_accepted(

@@ -33,7 +33,8 @@ def test_launch_through_platform_storage(
     assert check.status_code == 200
     data = storage_data(check)
     assert data["mode"] == "get"
-    assert (data["state"], data["nonce"]) == (login.state, login.nonce)
+    # What the login page put in the platform storage: the browser id and the nonce.
+    assert (data["state"], data["nonce"]) == (login.cookie[1], login.nonce)
     assert data["target"] == "post_message_forwarding"
     assert data["origin"] == "https://sso.canvaslms.com"
     assert counts(clean_database) == before  # nothing recorded before the check

@@ -46,13 +46,11 @@ def test_set_get_delete(store: LtiStore) -> None:
     assert store.get("launch:x") is None
 
 
-def test_consume_marks_stores_and_forgets_once(store: LtiStore) -> None:
-    store.set("state:s", "{}", 60)
-    assert store.consume("nonce:n", 60, ("launch:a", "A", 60), "state:s") is True
-    assert store.get_many("nonce:n", "launch:a", "state:s") == {"nonce:n": "1", "launch:a": "A"}
+def test_consume_marks_and_stores_once(store: LtiStore) -> None:
+    assert store.consume("nonce:n", 60, ("launch:a", "A", 60)) is True
+    assert store.get_many("nonce:n", "launch:a") == {"nonce:n": "1", "launch:a": "A"}
     # The nonce is taken: a second launch with it stores nothing.
-    store.set("state:t", "{}", 60)
-    assert store.consume("nonce:n", 60, ("launch:b", "B", 60), "state:t") is False
+    assert store.consume("nonce:n", 60, ("launch:b", "B", 60)) is False
     assert store.get("launch:b") is None
     assert store.get("launch:a") == "A"
 
@@ -66,7 +64,7 @@ def test_consume_takes_an_expired_nonce(clean_database: Database) -> None:
                 expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
             )
         )
-        assert store.consume("nonce:old", 60, ("launch:c", "C", 60), "state:gone") is True
+        assert store.consume("nonce:old", 60, ("launch:c", "C", 60)) is True
         assert store.get_many("nonce:old", "launch:c") == {"nonce:old": "1", "launch:c": "C"}
 
 
