@@ -26,7 +26,9 @@ from flask import (
     session,
     url_for,
 )
+from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
+from itsdangerous import URLSafeTimedSerializer
 
 from lti_tool import csrf
 from lti_tool.views.errors import wants_json
@@ -89,9 +91,39 @@ def _safe_next(target: str | None) -> str:
     return url_for("referentiels.index")
 
 
+class AdminSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed cookie session, with its serializer built once per secret.
+
+    Flask opens the session on every request and builds a new serializer each time; only
+    the admin pages use the session, yet every LTI launch paid for it.
+    """
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        """Return the serializer Flask would build, for the app's secret and fallbacks."""
+        if not app.secret_key:
+            return None
+        fallbacks = tuple(app.config.get("SECRET_KEY_FALLBACKS") or ())
+        return self._serializer(app.secret_key, fallbacks)
+
+    @functools.lru_cache(maxsize=8)  # noqa: B019 (one interface per app, kept as long)
+    def _serializer(
+        self, secret: str | bytes, fallbacks: tuple[str | bytes, ...]
+    ) -> URLSafeTimedSerializer:
+        return URLSafeTimedSerializer(
+            [*fallbacks, secret],  # itsdangerous takes the current key last
+            salt=self.salt,
+            serializer=self.serializer,
+            signer_kwargs={
+                "key_derivation": self.key_derivation,
+                "digest_method": self.digest_method,
+            },
+        )
+
+
 def init_app(app: Flask) -> None:
     """Recognise the administrator on each request, before CSRF checks run."""
     settings = app.config["JALON"]
+    app.session_interface = AdminSessionInterface()
     app.config.update(
         SESSION_COOKIE_NAME="jalon_admin",
         SESSION_COOKIE_HTTPONLY=True,
