@@ -18,6 +18,7 @@ from lti_tool.models import FrameworkRecord
 from referentiel.exports.yaml_file import to_document
 from referentiel.loader import load_document, load_file
 from referentiel.model import Framework
+from xapi.prepared import Prepared
 
 
 class FrameworkConflictError(ValueError):
@@ -96,8 +97,10 @@ def framework_of(record: FrameworkRecord) -> Framework:
     return framework
 
 
-_CURRENT = sa.select(FrameworkRecord.id, FrameworkRecord.checksum).where(
-    FrameworkRecord.code == sa.bindparam("code"), FrameworkRecord.is_current
+_CURRENT = Prepared(
+    sa.select(FrameworkRecord.id, FrameworkRecord.checksum).where(
+        FrameworkRecord.code == sa.bindparam("code"), FrameworkRecord.is_current
+    )
 )
 
 
@@ -107,16 +110,16 @@ def current_framework(session: Session, code: str) -> tuple[str, Framework] | No
     For the hot paths (a launch): one narrow query when this process has already parsed
     that version; the deferred document is read only the first time.
     """
-    row = session.connection().execute(_CURRENT, {"code": code}).first()
+    row = _CURRENT.first(session.connection(), {"code": code})
     if row is None:
         return None
-    framework = _PARSED.get(row.checksum)
+    framework = _PARSED.get(row["checksum"])
     if framework is None:
-        record = session.get(FrameworkRecord, row.id)
+        record = session.get(FrameworkRecord, row["id"])
         if record is None:  # pragma: no cover (deleted in between)
             return None
         framework = framework_of(record)
-    return row.checksum, framework
+    return row["checksum"], framework
 
 
 def bundled_frameworks() -> list[Framework]:

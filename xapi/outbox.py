@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from xapi.columns import NAMING_CONVENTION, UTCDateTime, utcnow
+from xapi.prepared import Prepared
 from xapi.statements import StatementRecord
 
 metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
@@ -66,6 +67,12 @@ outbox = sa.Table(
 )
 
 _INSERT = sa.insert(outbox)
+_COLUMNS = ("statement_id", "body", "status", "attempts", "created_at", "next_attempt_at")
+# One statement, on the driver: it runs in every launch of a learner. Inline: the database
+# numbers the row (SQLAlchemy would fetch PostgreSQL's next id first).
+_INSERT_ONE = Prepared(
+    sa.insert(outbox).inline().values({name: sa.bindparam(name) for name in _COLUMNS})
+)
 # What the LRS's answer may weigh in the journal; the rest is cut.
 MAX_ERROR_CHARS = 4000
 
@@ -146,10 +153,11 @@ def enqueue(
     """
     now = now or utcnow()
     rows = [_row(record, now) for record in records]
-    if rows:
-        # The session's own connection and transaction, without the ORM's bookkeeping: this
-        # runs inside every request that emits a statement.
-        session.connection().execute(_INSERT, rows[0] if len(rows) == 1 else rows)
+    if len(rows) == 1:
+        _INSERT_ONE.rowcount(session.connection(), rows[0])
+    elif rows:
+        # The session's own connection and transaction, without the ORM's bookkeeping.
+        session.connection().execute(_INSERT, rows)
     return len(rows)
 
 

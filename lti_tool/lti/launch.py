@@ -377,9 +377,12 @@ class JalonMessageLaunch(FlaskMessageLaunch):
 
     def _refuse_if_replayed(self) -> None:
         iss, nonce = self.unverified_claim("iss"), self.unverified_claim("nonce")
-        if isinstance(iss, str) and isinstance(nonce, str):
-            if self.store.get(nonce_key(iss, nonce)) is not None:
-                raise LaunchRejected("LTI_NONCE_REPLAYED")
+        if (
+            isinstance(iss, str)
+            and isinstance(nonce, str)
+            and self.store.get(nonce_key(iss, nonce)) is not None
+        ):
+            raise LaunchRejected("LTI_NONCE_REPLAYED")
 
     def validate_registration(self) -> JalonMessageLaunch:
         """Find the registration: the login's, which the token must be addressed to."""

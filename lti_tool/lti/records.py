@@ -24,6 +24,7 @@ from lti_tool.lti.launch import CLAIM
 from lti_tool.lti.roles import Roles
 from lti_tool.lti.tool_config import RegisteredPlatform
 from lti_tool.models import LtiContext, LtiMembership, LtiResourceLink, LtiUser
+from xapi.prepared import Prepared
 
 AGS_CLAIM = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
 NRPS_CLAIM = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
@@ -57,7 +58,7 @@ def _text(value: Any, limit: int) -> str | None:
 
 
 @functools.cache
-def _launch_read(has_context: bool, has_user: bool, has_link: bool) -> sa.Select[Any]:
+def _launch_read(has_context: bool, has_user: bool, has_link: bool) -> Prepared:
     """Return the one query that reads every row a launch of this shape touches.
 
     A one-row select outer-joined to each table by its natural key, so that a missing
@@ -108,13 +109,12 @@ def _launch_read(has_context: bool, has_user: bool, has_link: bool) -> sa.Select
     query = sa.select(*columns).select_from(one)
     for table, condition in joins:
         query = query.outerjoin(table, condition)
-    return query
+    return Prepared(query)
 
 
-def _found(row: sa.Row[Any], table: sa.Table) -> dict[str, Any] | None:
+def _found(values: Mapping[str, Any], table: sa.Table) -> dict[str, Any] | None:
     """Return one table's part of the launch's read, or None if its row is missing."""
     alias, names = _READ[table]
-    values = row._mapping
     if values[f"{alias}_id"] is None:
         return None
     return {name: values[f"{alias}_{name}"] for name in ("id", *names)}
@@ -194,7 +194,8 @@ def record_launch(
     }
     connection = session.connection()
     query = _launch_read(context_claim is not None, sub is not None, link_claim is not None)
-    found = connection.execute(query, keys).one()
+    found = query.first(connection, keys)
+    assert found is not None  # noqa: S101 (a select from one row, outer-joined)
 
     context: int | None = None
     user: int | None = None

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from lti_tool.db import utcnow
 from lti_tool.models import CacheEntry
+from xapi.prepared import Prepared
 
 PURGE_EVERY = 300.0
 
@@ -63,7 +64,7 @@ _PURGE = sa.delete(TABLE).where(TABLE.c.expires_at <= _NOW)
 
 
 @functools.cache
-def _consume(dialect: str) -> sa.Executable:
+def _consume(dialect: str) -> Prepared:
     """Return the one statement of :meth:`DatabaseStore.consume`.
 
     Two rows: the used key and the entry. A live row blocks its key, so the statement
@@ -83,15 +84,12 @@ def _consume(dialect: str) -> sa.Executable:
             for n in range(2)
         )
     )
-    return (
-        insert.from_select(["key", "value", "expires_at"], rows)
-        .on_conflict_do_update(
+    return Prepared(
+        insert.from_select(["key", "value", "expires_at"], rows).on_conflict_do_update(
             index_elements=["key"],
             set_={"value": insert.excluded.value, "expires_at": insert.excluded.expires_at},
             where=TABLE.c.expires_at <= _NOW,
         )
-        # SQLAlchemy keeps an INSERT's row count only when asked (psycopg's would be lost).
-        .execution_options(preserve_rowcount=True)
     )
 
 
@@ -193,7 +191,7 @@ class DatabaseStore:
             "expires_at1": now + dt.timedelta(seconds=entry_ttl),
         }
         connection = self.session.connection()
-        if connection.execute(_consume(connection.dialect.name), parameters).rowcount == 2:
+        if _consume(connection.dialect.name).rowcount(connection, parameters) == 2:
             return True
         # ``key`` was taken: take back the entry.
         connection.execute(_DELETE, {"key": entry_key})

@@ -13,7 +13,7 @@ import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from pylti1p3.deployment import Deployment as PyltiDeployment
@@ -77,7 +77,7 @@ class RegistrationCache:
     """
 
     MAX_ISSUERS = 1024
-    _all: weakref.WeakSet[RegistrationCache] = weakref.WeakSet()
+    _all: ClassVar[weakref.WeakSet[RegistrationCache]] = weakref.WeakSet()
 
     def __init__(self, ttl: float) -> None:
         self.ttl = ttl

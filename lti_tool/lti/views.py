@@ -53,7 +53,10 @@ def _launch_url() -> str:
 
 def _flask_request() -> FlaskRequest:
     # An empty mapping as "session": nothing of the launch goes to Flask's cookie session.
-    return FlaskRequest(session={})
+    # The parameters handed over once: pylti1p3 would look them up through Flask's request
+    # proxy at each of the dozen reads of a login and a launch.
+    data = request.args if request.method == "GET" else request.form
+    return FlaskRequest(session={}, request_data=data)
 
 
 def _states() -> StateSigner:

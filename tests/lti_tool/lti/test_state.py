@@ -14,7 +14,7 @@ from tests.lti_tool.lti.conftest import counts
 from tests.lti_tool.lti.platforms import Browser, TestPlatform
 from tests.lti_tool.lti.test_rejections import _refused
 
-SECRET = "a-secret-of-the-tests-0123456789abcdef"
+SECRET = "a-secret-of-the-tests-0123456789abcdef"  # noqa: S105 (a test secret)
 MOODLE = LoginState("browser-id-0123456789ab", 7, "https://moodle.example.edu", "Xq3k")
 CANVAS = LoginState(
     "browser-id-ba9876543210",
