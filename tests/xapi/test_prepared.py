@@ -110,11 +110,11 @@ def test_a_driver_error_is_sqlalchemys_and_hides_the_parameters(
     clean_database: Database,
 ) -> None:
     statement_id = str(uuid.uuid4())
-    secret_body = '{"actor": {"mbox": "mailto:learner@example.edu"}}'
+    personal_body = '{"actor": {"mbox": "mailto:learner@example.edu"}}'
     with clean_database.engine.begin() as connection:
-        outbox._INSERT_ONE.rowcount(connection, _pending(statement_id, secret_body))
+        outbox._INSERT_ONE.rowcount(connection, _pending(statement_id, personal_body))
     with pytest.raises(sa.exc.IntegrityError) as raised, clean_database.engine.begin() as c:
-        outbox._INSERT_ONE.rowcount(c, _pending(statement_id, secret_body))
+        outbox._INSERT_ONE.rowcount(c, _pending(statement_id, personal_body))
     assert "learner@example.edu" not in str(raised.value)
     assert "INSERT INTO xapi_outbox" in str(raised.value)
 
