@@ -161,7 +161,6 @@ class LoginStart:
     """What the login step decided: where to send the browser, and the state's storage."""
 
     state: LoginState
-    state_text: str
     nonce: str
     auth_url: str
 
@@ -254,7 +253,7 @@ class JalonOIDCLogin(FlaskOIDCLogin):
         # A login URL that has a query of its own keeps it (pylti1p3 would add a second "?").
         separator = "&" if "?" in platform.auth_login_url else "?"
         auth_url = platform.auth_login_url + separator + urlencode(auth_params)
-        start = LoginStart(state=state, state_text=text, nonce=nonce, auth_url=auth_url)
+        start = LoginStart(state=state, nonce=nonce, auth_url=auth_url)
         return start, self.get_redirect(auth_url)
 
 
