@@ -98,7 +98,7 @@ class ToolKey(Base):
 
 
 class CacheEntry(Base):
-    """Short-lived LTI data (state, nonces, launch data) when no Redis is configured.
+    """Short-lived LTI data (used nonces, launch data) when no Redis is configured.
 
     Insertion is the atomic "add if absent" that makes nonces single-use.
     """
@@ -107,7 +107,9 @@ class CacheEntry(Base):
 
     key: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
     value: Mapped[str] = mapped_column(sa.Text)
-    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+    # Not indexed: every launch would pay for it, and only the purge reads by expiry (a
+    # scan, at most every five minutes per process).
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 
 class LtiContext(Base):
