@@ -47,6 +47,7 @@ sys.path.insert(0, str(REPO))
 from lti_tool import create_app, migrations  # noqa: E402
 from lti_tool.config import Settings  # noqa: E402
 from lti_tool.db import Database  # noqa: E402
+from lti_tool.frameworks import install_bundled  # noqa: E402
 from lti_tool.lti.jwks import InMemoryJwksFetcher  # noqa: E402
 from lti_tool.lti.keys import public_jwk  # noqa: E402
 from lti_tool.models import Deployment, Platform  # noqa: E402
@@ -104,7 +105,9 @@ class PlatformSigner:
         return jwt.encode(claims, self.key, algorithm="RS256", headers={"kid": self.jwk["kid"]})
 
     def register(self, database: Database) -> None:
+        """Store this platform, and the bundled référentiel its links name (as the demo does)."""
         with database.session() as session:
+            install_bundled(session)
             platform = Platform(
                 issuer=self.issuer,
                 client_id=CLIENT_ID,

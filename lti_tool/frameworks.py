@@ -104,12 +104,23 @@ _CURRENT = Prepared(
 )
 
 
-def current_framework(session: Session, code: str) -> tuple[str, Framework] | None:
+UNREAD = ""  # the caller has not read the current checksum
+
+
+def current_framework(
+    session: Session, code: str, checksum: str | None = UNREAD
+) -> tuple[str, Framework] | None:
     """Return the checksum and the parsed framework of a code's current version, or ``None``.
 
     For the hot paths (a launch): one narrow query when this process has already parsed
-    that version; the deferred document is read only the first time.
+    that version; the deferred document is read only the first time. A caller that read
+    the current checksum already (the launch's one read) passes it, None if there is no
+    current version: no query at all then.
     """
+    if checksum is None:
+        return None
+    if checksum in _PARSED:
+        return checksum, _PARSED[checksum]
     row = _CURRENT.first(session.connection(), {"code": code})
     if row is None:
         return None

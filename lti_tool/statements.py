@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from lti_tool.frameworks import current_framework
+from lti_tool.frameworks import UNREAD, current_framework
 from lti_tool.lti.roles import Roles
 from lti_tool.lti.tool_config import RegisteredPlatform
 from xapi.events import Launched, LmsContext, LtiUser, ResourceLink
@@ -31,8 +31,12 @@ def record_launched(
     launch_id: str,
     base_url: str,
     now: dt.datetime,
+    framework_checksum: str | None = UNREAD,
 ) -> bool:
     """Queue the *launched* statement of a learner opening a placed épreuve.
+
+    ``framework_checksum`` is the current version of the link's référentiel (None: there
+    is none) if the caller read it already (:func:`lti_tool.lti.records.record_launch`).
 
     Staff launches, launches of a link that names no référentiel, and anonymous launches
     say nothing about a learner's progress, so they emit nothing. Return whether a
@@ -65,7 +69,7 @@ def record_launched(
                 id=str(link["id"]),
                 title=link.get("title"),
                 epreuve_code=epreuve_code,
-                bloc_codes=_blocs(session, framework_code, epreuve_code),
+                bloc_codes=_blocs(session, framework_code, epreuve_code, framework_checksum),
             ),
         )
     except ValueError as exc:
@@ -82,11 +86,13 @@ def record_launched(
 _BLOCS: dict[tuple[str, str], tuple[str, ...]] = {}
 
 
-def _blocs(session: Session, framework_code: str, epreuve_code: str | None) -> tuple[str, ...]:
+def _blocs(
+    session: Session, framework_code: str, epreuve_code: str | None, checksum: str | None
+) -> tuple[str, ...]:
     """Return the blocs an épreuve evaluates, in framework order."""
     if epreuve_code is None:
         return ()
-    current = current_framework(session, framework_code)
+    current = current_framework(session, framework_code, checksum)
     if current is None:
         return ()
     checksum, framework = current

@@ -23,15 +23,15 @@ from lti_tool.db import utcnow
 from lti_tool.lti.launch import CLAIM
 from lti_tool.lti.roles import Roles
 from lti_tool.lti.tool_config import RegisteredPlatform
-from lti_tool.models import LtiContext, LtiMembership, LtiResourceLink, LtiUser
+from lti_tool.models import FrameworkRecord, LtiContext, LtiMembership, LtiResourceLink, LtiUser
 from xapi.prepared import Prepared
 
 AGS_CLAIM = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
 NRPS_CLAIM = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
 
-_CONTEXTS, _USERS, _MEMBERSHIPS, _LINKS = (
+_CONTEXTS, _USERS, _MEMBERSHIPS, _LINKS, _FRAMEWORKS = (
     cast("sa.Table", model.__table__)
-    for model in (LtiContext, LtiUser, LtiMembership, LtiResourceLink)
+    for model in (LtiContext, LtiUser, LtiMembership, LtiResourceLink, FrameworkRecord)
 )
 # Per table: the alias of its columns in the launch's read, and the columns compared.
 _READ: Mapping[sa.Table, tuple[str, tuple[str, ...]]] = {
@@ -58,11 +58,14 @@ def _text(value: Any, limit: int) -> str | None:
 
 
 @functools.cache
-def _launch_read(has_context: bool, has_user: bool, has_link: bool) -> Prepared:
+def _launch_read(
+    has_context: bool, has_user: bool, has_link: bool, has_framework: bool
+) -> Prepared:
     """Return the one query that reads every row a launch of this shape touches.
 
     A one-row select outer-joined to each table by its natural key, so that a missing
-    row reads as NULLs rather than as no row at all.
+    row reads as NULLs rather than as no row at all; and, for a link naming a référentiel,
+    the checksum of its current version (what the *launched* statement's blocs come from).
     """
     one = sa.select(sa.literal_column("1").label("one")).subquery("one")
     joins: list[tuple[sa.Table, sa.ColumnElement[bool]]] = []
@@ -106,6 +109,17 @@ def _launch_read(has_context: bool, has_user: bool, has_link: bool) -> Prepared:
         for table, _ in joins
         for name in ("id", *_READ[table][1])
     ]
+    if has_framework:
+        columns.append(_FRAMEWORKS.c.checksum.label("framework_checksum"))
+        joins.append(
+            (
+                _FRAMEWORKS,
+                sa.and_(
+                    _FRAMEWORKS.c.code == sa.bindparam("framework_code"),
+                    _FRAMEWORKS.c.is_current,
+                ),
+            )
+        )
     query = sa.select(*columns).select_from(one)
     for table, condition in joins:
         query = query.outerjoin(table, condition)
@@ -175,6 +189,8 @@ class LaunchRecords:
     user_id: int | None
     membership_id: int | None
     resource_link_id: int | None
+    # The current version of the référentiel the link names, read in the same query.
+    framework_checksum: str | None = None
 
 
 def record_launch(
@@ -186,14 +202,23 @@ def record_launch(
     sub = claims.get("sub") or None
     link_claim = claims.get(CLAIM + "resource_link")
     link_claim = link_claim if isinstance(link_claim, dict) and link_claim.get("id") else None
+    custom = claims.get(CLAIM + "custom")
+    framework_code = custom.get("framework") if isinstance(custom, dict) else None
+    framework_code = framework_code if isinstance(framework_code, str) and framework_code else None
     keys = {
         "platform_id": platform.id,
         "context_key": str(context_claim["id"])[:255] if context_claim else None,
         "sub": sub,
         "link_key": str(link_claim["id"])[:255] if link_claim else None,
+        "framework_code": framework_code,
     }
     connection = session.connection()
-    query = _launch_read(context_claim is not None, sub is not None, link_claim is not None)
+    query = _launch_read(
+        context_claim is not None,
+        sub is not None,
+        link_claim is not None,
+        framework_code is not None,
+    )
     found = query.first(connection, keys)
     assert found is not None  # noqa: S101 (a select from one row, outer-joined)
 
@@ -238,7 +263,6 @@ def record_launch(
         ags = ags if isinstance(ags, dict) else {}
         nrps = claims.get(NRPS_CLAIM)
         nrps = nrps if isinstance(nrps, dict) else {}
-        custom = claims.get(CLAIM + "custom")
         scopes = ags.get("scope")
         link = _write(
             connection,
@@ -258,5 +282,9 @@ def record_launch(
             _found(found, _LINKS),
         )
     return LaunchRecords(
-        context_id=context, user_id=user, membership_id=membership, resource_link_id=link
+        context_id=context,
+        user_id=user,
+        membership_id=membership,
+        resource_link_id=link,
+        framework_checksum=found.get("framework_checksum"),
     )

@@ -187,6 +187,7 @@ def _complete(message: JalonMessageLaunch) -> str:
         launch_id,
         current_app.config["JALON"].base_url,
         utcnow(),
+        records.framework_checksum,
     )
     jalon = {
         "platform_id": message.platform.id,

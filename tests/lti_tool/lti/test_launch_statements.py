@@ -5,8 +5,10 @@ from __future__ import annotations
 import dataclasses
 import json
 
+import pytest
 import sqlalchemy as sa
 
+from lti_tool import frameworks
 from lti_tool.db import Database
 from lti_tool.frameworks import bundled_frameworks, import_framework
 from tests.lti_tool.lti.platforms import Browser, TestPlatform, landing_token
@@ -75,3 +77,22 @@ def test_the_blocs_follow_the_current_version_of_the_framework(
     assert "B2" in first
     assert "B1" not in first
     assert {"B1", "B2"} <= second
+
+
+def test_the_launch_reads_the_current_version_with_its_rows(
+    browser: Browser,
+    moodle: TestPlatform,
+    clean_database: Database,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Once the version is parsed, the launch's one read is all the blocs need."""
+    landing_token(browser.launch(moodle, "learner"))  # parses the current version
+
+    def no_second_read(*args: object) -> None:
+        raise AssertionError("the current version was read again")
+
+    monkeypatch.setattr(frameworks._CURRENT, "first", no_second_read)
+    landing_token(browser.launch(moodle, "learner"))
+    latest = _statements(clean_database)[-1]
+    grouping = {a["id"] for a in latest["context"]["contextActivities"]["grouping"]}
+    assert "https://jalon.test/referentiels/community-manager-n6/blocs/B2" in grouping
