@@ -313,8 +313,9 @@ class JalonMessageLaunch(FlaskMessageLaunch):
     def validate(self) -> JalonMessageLaunch:
         """Validate everything; on success the caller persists and consumes the nonce.
 
-        Nothing is read from the store: a replayed token is refused when its nonce cannot
-        be marked used (:meth:`complete`), atomically, in the launch's own transaction.
+        When the state cookie comes back, nothing is read from the store: a replayed token
+        is refused when its nonce cannot be marked used (:meth:`complete`), atomically, in
+        the launch's own transaction.
         """
         if self._restored:
             raise LtiException("Can't validate restored launch")
