@@ -91,24 +91,20 @@ def test_a_well_signed_payload_of_another_shape_is_refused() -> None:
 # At the launch ---------------------------------------------------------------------------
 
 
-def _signed_at(app: Flask, state: LoginState, at: int) -> str:
-    """Return a state signed by the app's secret as if issued at a given time."""
-    signer = signer_for(app.config["SECRET_KEY"])
-    original = TimestampSigner.get_timestamp
-    TimestampSigner.get_timestamp = lambda self: at  # type: ignore[method-assign]
-    try:
-        return signer.issue(state)
-    finally:
-        TimestampSigner.get_timestamp = original  # type: ignore[method-assign]
-
-
 def test_an_expired_state_is_refused_at_the_launch(
-    registered: Flask, browser: Browser, clean_database: Database, moodle: TestPlatform
+    registered: Flask,
+    browser: Browser,
+    clean_database: Database,
+    moodle: TestPlatform,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     login = browser.login(moodle)
     state = signer_for(registered.config["SECRET_KEY"]).read(login.state)
     assert state is not None
-    stale = _signed_at(registered, state, int(time.time()) - STATE_TTL - 5)
+    at = int(time.time()) - STATE_TTL - 5
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: at)
+    stale = signer_for(registered.config["SECRET_KEY"]).issue(state)
+    monkeypatch.undo()
     token = moodle.sign(moodle.claims(login.nonce))
     before = counts(clean_database)
     _refused(browser.post_token(token, stale), "LTI_STATE_MISMATCH")
@@ -144,9 +140,15 @@ def test_a_state_naming_another_registration_is_refused_at_the_launch(
     assert counts(clean_database) == before
 
 
-def test_pylti1p3_is_given_no_http_client() -> None:
+def test_pylti1p3_is_given_no_http_client(registered: Flask) -> None:
     """The launch never lets pylti1p3 fetch anything: keys come from PlatformKeys."""
-    from lti_tool.lti.launch import _NO_HTTP
+    from lti_tool.lti import services
+    from lti_tool.lti.launch import JalonMessageLaunch
+    from lti_tool.lti.views import _flask_request, _states
 
-    with pytest.raises(RuntimeError, match="Jalon does its own"):
-        _NO_HTTP.get("https://platform.example/jwks")
+    with registered.test_request_context("/lti/launch", method="POST"):
+        message = JalonMessageLaunch(
+            _flask_request(), None, None, services().platform_keys, _states()
+        )  # type: ignore[arg-type]
+        with pytest.raises(RuntimeError, match="Jalon does its own"):
+            message._requests_session.get("https://platform.example/jwks")
