@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 from typing import Any
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -35,6 +37,33 @@ class FrameworkRecord(Base):
         return f"<FrameworkRecord {self.code} {self.version}>"
 
 
+class PlatformStatus(StrEnum):
+    """Whether a registered platform may launch Jalon."""
+
+    # Registered (Dynamic Registration, admin form) but not yet approved: no launch accepted.
+    PENDING = "pending"
+    ACTIVE = "active"
+
+
+def url_origin(url: str | None) -> str | None:
+    """Return ``scheme://host[:port]`` of an absolute http(s) URL, lower-cased, or ``None``."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in {"http", "https"} or not parts.hostname:
+        return None
+    scheme = parts.scheme.lower()
+    default = 443 if scheme == "https" else 80
+    host = parts.hostname.lower()
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{scheme}://{host}" if port in (None, default) else f"{scheme}://{host}:{port}"
+
+
 class Platform(Base):
     """An LMS registered with Jalon, keyed by issuer and client id.
 
@@ -57,6 +86,15 @@ class Platform(Base):
     auth_audience: Mapped[str | None] = mapped_column(sa.String(1024))
     product_family_code: Mapped[str | None] = mapped_column(sa.String(100))
     created_at: Mapped[created_at]
+    # PlatformStatus: a pending platform's launches are refused (LTI_PLATFORM_PENDING).
+    status: Mapped[str] = mapped_column(
+        sa.String(20), default=PlatformStatus.PENDING, server_default="active"
+    )
+    activated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # Origins (``https://host[:port]``) beyond those of the registered URLs where the
+    # platform's services (AGS, NRPS) and pages framing Jalon live: hosted Canvas serves
+    # them from the school's own host, not from its shared issuer.
+    service_origins: Mapped[list[str] | None] = mapped_column(sa.JSON)
 
     deployments: Mapped[list[Deployment]] = relationship(
         back_populates="platform", cascade="all, delete-orphan", order_by="Deployment.id"
@@ -64,6 +102,17 @@ class Platform(Base):
 
     def __repr__(self) -> str:
         return f"<Platform {self.issuer} {self.client_id}>"
+
+    @property
+    def is_active(self) -> bool:
+        """Return whether an administrator approved the platform."""
+        return self.status == PlatformStatus.ACTIVE
+
+    def origins(self) -> frozenset[str]:
+        """Return the origins the platform lives on: its registered URLs' and the extra ones."""
+        urls = [self.issuer, self.auth_login_url, self.auth_token_url, self.key_set_url]
+        urls += list(self.service_origins or ())
+        return frozenset(o for o in map(url_origin, urls) if o is not None)
 
 
 class Deployment(Base):
@@ -194,3 +243,36 @@ class LtiResourceLink(Base):
     ags_scopes: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     memberships_url: Mapped[str | None] = mapped_column(sa.String(1024))
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class RegistrationInvite(Base):
+    """A single-use, expiring Dynamic Registration link an administrator issued.
+
+    Only a hash of the token is kept: the link itself is shown once, to the administrator.
+    A platform registered through it is active at once.
+    """
+
+    __tablename__ = "registration_invites"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    note: Mapped[str] = mapped_column(sa.String(255), default="", server_default="")
+    created_at: Mapped[created_at]
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    platform_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("platforms.id", ondelete="SET NULL")
+    )
+
+
+class AdminSession(Base):
+    """A signed-in administrator's session, so that signing out ends it on the server."""
+
+    __tablename__ = "admin_sessions"
+
+    # A hash of the random id the signed cookie carries.
+    id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    created_at: Mapped[created_at]
+    # Absolute end, whatever the activity.
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

@@ -78,6 +78,10 @@ class CourseSettings(Base):
     # referentiel.rules.Method values: latest, highest, average, weighted_average, ...
     method: Mapped[str] = mapped_column(sa.String(30), default="latest")
     method_parameter: Mapped[int | None]
+    # Whether a teaching assistant (without the Learner role) may evaluate in this course.
+    teaching_assistants_evaluate: Mapped[bool] = mapped_column(
+        default=True, server_default=sa.true()
+    )
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
