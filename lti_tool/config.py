@@ -53,6 +53,8 @@ class Settings:
     # How long a process may reuse a registration it read (JALON_REGISTRATION_CACHE_SECONDS).
     registration_cache_seconds: int = 10
     admin_token: str | None = None
+    # Absolute lifetime of an admin session, whatever the activity (JALON_ADMIN_SESSION_HOURS).
+    admin_session_hours: int = 8
     default_locale: str = "fr"
     is_demo: bool = False
     # Where xAPI statements go (JALON_LRS_*); without it they wait in the outbox.
@@ -108,6 +110,7 @@ class Settings:
             key_grace_days=_key_grace_days(env),
             registration_cache_seconds=_registration_cache_seconds(env),
             admin_token=_admin_token(env, instance, demo),
+            admin_session_hours=_admin_session_hours(env),
             default_locale=locale,
             is_demo=demo,
             lrs=_lrs(env),
@@ -155,6 +158,14 @@ def _admin_token(env: Mapping[str, str], instance: Path, demo: bool) -> str | No
     if not token and demo:
         return instance_secret(instance, "admin_token")
     return token or None
+
+
+def _admin_session_hours(env: Mapping[str, str]) -> int:
+    """Return how many hours an admin session lasts after sign-in, activity or not."""
+    text = env.get("JALON_ADMIN_SESSION_HOURS", "8").strip()
+    if not text.isdigit() or not 1 <= int(text) <= 72:
+        raise ConfigError("JALON_ADMIN_SESSION_HOURS must be a whole number of hours from 1 to 72")
+    return int(text)
 
 
 def _lrs(env: Mapping[str, str]) -> LrsSettings | None:

@@ -25,7 +25,9 @@ def init_app(app: Flask) -> None:
     """Render every HTTP error the same way."""
 
     @app.errorhandler(HTTPException)
-    def _http_error(error: HTTPException) -> tuple[Response | str, int]:
+    def _http_error(
+        error: HTTPException,
+    ) -> tuple[Response | str, int, list[tuple[str, str]]]:
         code = error.code or 500
         titles = {
             400: _("Requête invalide"),
@@ -33,17 +35,25 @@ def init_app(app: Flask) -> None:
             404: _("Page introuvable"),
             405: _("Méthode non autorisée"),
             413: _("Envoi trop volumineux"),
+            429: _("Trop de demandes"),
+            503: _("Service momentanément indisponible"),
         }
         title = titles.get(code, _("Erreur"))
+        # A refusal that ends (429, 503) says when to come back.
+        headers = [(k, v) for k, v in error.get_headers() if k == "Retry-After"]
         if wants_json():
-            return jsonify(
-                error={"status": code, "title": title, "detail": error.description}
-            ), code
-        return render_template(
-            "errors/error.html", code=code, title=title, detail=error.description
-        ), code
+            return (
+                jsonify(error={"status": code, "title": title, "detail": error.description}),
+                code,
+                headers,
+            )
+        return (
+            render_template("errors/error.html", code=code, title=title, detail=error.description),
+            code,
+            headers,
+        )
 
     @app.errorhandler(Exception)
-    def _unexpected(error: Exception) -> tuple[Response | str, int]:
+    def _unexpected(error: Exception) -> tuple[Response | str, int, list[tuple[str, str]]]:
         log.error("unhandled error on %s %s", request.method, request.path, exc_info=error)
         return _http_error(InternalServerError())
