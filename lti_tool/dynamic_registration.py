@@ -6,7 +6,8 @@ The platform (Moodle 4.x "Add LTI Advantage", Canvas "LTI Registration") opens
 lives at the same origin as the URL it was read from (so a page cannot pass itself off as
 another platform), posts its client registration to the platform's
 ``registration_endpoint`` with the token as bearer, and stores the client id (and the
-deployment id when the platform gives one) it gets back.
+deployment id when the platform gives one) it gets back: as a platform pending an
+administrator's approval, or an active one when an administrator's invitation came along.
 
 The HTTP transport is a service (``PlatformHttp``): ``create_app(registration_http=…)``
 may replace the default, which uses the standard library with timeouts, no redirects and a
@@ -29,11 +30,14 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
 
-from lti_tool.models import Platform
+from lti_tool.models import Platform, PlatformStatus
 from lti_tool.registration import (
     PlatformFields,
     Problem,
     RegistrationError,
+    consume_invite,
+    find_usable_invite,
+    record_invite_use,
     register_platform,
     url_problem,
 )
@@ -497,24 +501,42 @@ def register(
     urls: ToolUrls,
     configuration_url: str | None,
     registration_token: str | None,
+    *,
+    invite: str | None = None,
 ) -> Registered:
-    """Run the whole registration and store the platform (the caller commits)."""
+    """Run the whole registration and store the platform (the caller commits).
+
+    ``/lti/register`` is public, so the platform is stored *pending*: its launches are
+    refused until an administrator activates it. A registration through an administrator's
+    invitation (``invite``, the link's token) is active at once and uses the invitation
+    up: an unknown, used or expired one is refused before anything is sent to the
+    platform; the invitation is spent by one conditional UPDATE in the caller's
+    transaction, so a registration that fails leaves it usable, and of two racing on one
+    link the second is stored pending.
+    """
     config = fetch_platform_configuration(http, configuration_url, registration_token)
+    if invite is not None and find_usable_invite(session, invite) is None:
+        raise DynamicRegistrationError("invite_invalid", status=410)
     payload = registration_request(urls, config)
     result = send_registration(http, config, payload, registration_token)
+    invite_id = consume_invite(session, invite) if invite is not None else None
+    status = PlatformStatus.PENDING if invite_id is None else PlatformStatus.ACTIVE
     try:
-        platform = register_platform(session, platform_fields(config, result))
+        platform = register_platform(session, platform_fields(config, result), status=status)
     except RegistrationError as error:
         if "duplicate_platform" in error.reasons:
             raise DynamicRegistrationError("already_registered", status=409) from error
         raise DynamicRegistrationError(
             "registration_invalid", status=424, problems=error.problems
         ) from error
+    if invite_id is not None:
+        record_invite_use(session, invite_id, platform)
     log.info(
-        "dynamic registration stored: %s (%s), %d deployment(s)",
+        "dynamic registration stored: %s (%s), %d deployment(s), %s",
         urlsplit(config.issuer).netloc,
         config.product_family_code or "unknown platform",
         len(platform.deployments),
+        f"active (invitation {invite_id})" if invite_id is not None else "pending approval",
     )
     return Registered(platform, config, result, tuple(payload["scope"].split()))
 

@@ -10,6 +10,9 @@ Errors name the field and a reason *code*; the CLI words them in English
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
@@ -17,7 +20,8 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
-from lti_tool.models import Deployment, Platform
+from lti_tool.db import utcnow
+from lti_tool.models import Deployment, Platform, PlatformStatus, RegistrationInvite
 
 # Plain http is for a platform on this machine (the demo LMS, tests); anything else would
 # carry id_tokens and service tokens in clear.
@@ -188,8 +192,14 @@ def list_platforms(session: Session) -> list[Platform]:
     return list(session.scalars(query))
 
 
-def register_platform(session: Session, fields: PlatformFields) -> Platform:
-    """Store a new platform and its deployments.
+def register_platform(
+    session: Session, fields: PlatformFields, *, status: PlatformStatus
+) -> Platform:
+    """Store a new platform and its deployments, active or waiting for an administrator.
+
+    Each caller says which: an operator's ``jalon platform add`` and a registration through
+    an administrator's invitation make it active; the admin form and an uninvited Dynamic
+    Registration (``/lti/register`` is public) leave it pending, its launches refused.
 
     The same issuer and client id twice is refused: Canvas shares one issuer between all
     its hosted instances, so only the pair names a registration.
@@ -207,10 +217,84 @@ def register_platform(session: Session, fields: PlatformFields) -> Platform:
         auth_audience=clean.auth_audience,
         product_family_code=clean.product_family_code,
         deployments=[Deployment(deployment_id=d) for d in clean.deployment_ids],
+        status=status,
+        activated_at=utcnow() if status == PlatformStatus.ACTIVE else None,
     )
     session.add(platform)
     _flush(session, Problem("client_id", "duplicate_platform"))
     return platform
+
+
+def activate_platform(session: Session, platform: Platform) -> bool:
+    """Let a pending platform launch Jalon; return False if it already could."""
+    if platform.is_active:
+        return False
+    platform.status = PlatformStatus.ACTIVE
+    platform.activated_at = utcnow()
+    session.flush()
+    return True
+
+
+def invite_token_hash(token: str) -> str:
+    """Return what the database keeps of an invitation token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_invite(
+    session: Session, lifetime: dt.timedelta, note: str = ""
+) -> tuple[RegistrationInvite, str]:
+    """Issue a single-use registration invitation; return it and its token (shown once)."""
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    invite = RegistrationInvite(
+        token_hash=invite_token_hash(token),
+        note=note.strip()[:255],
+        created_at=now,
+        expires_at=now + lifetime,
+    )
+    session.add(invite)
+    session.flush()
+    return invite, token
+
+
+def find_usable_invite(session: Session, token: str) -> RegistrationInvite | None:
+    """Return the invitation of a token if it is unused and unexpired, else None."""
+    if not token:
+        return None
+    return session.scalar(
+        sa.select(RegistrationInvite).where(
+            RegistrationInvite.token_hash == invite_token_hash(token),
+            RegistrationInvite.used_at.is_(None),
+            RegistrationInvite.expires_at > utcnow(),
+        )
+    )
+
+
+def consume_invite(session: Session, token: str) -> int | None:
+    """Use up an invitation; return its id, or None if it is unknown, used or expired.
+
+    One conditional UPDATE: of two registrations racing with the same link, one wins.
+    """
+    if not token:
+        return None
+    table = RegistrationInvite.__table__
+    invite_id = session.execute(
+        sa.update(table)
+        .where(
+            table.c.token_hash == invite_token_hash(token),
+            table.c.used_at.is_(None),
+            table.c.expires_at > utcnow(),
+        )
+        .values(used_at=utcnow())
+        .returning(table.c.id)
+    ).scalar()
+    return int(invite_id) if invite_id is not None else None
+
+
+def record_invite_use(session: Session, invite_id: int, platform: Platform) -> None:
+    """Note which platform an invitation registered."""
+    table = RegistrationInvite.__table__
+    session.execute(sa.update(table).where(table.c.id == invite_id).values(platform_id=platform.id))
 
 
 def add_deployments(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -9,10 +10,13 @@ import click
 from sqlalchemy.orm import Session
 
 from lti_tool.cli.context import session_scope, settings_from_env
+from lti_tool.models import PlatformStatus
 from lti_tool.registration import (
     PlatformFields,
     RegistrationError,
+    activate_platform,
     add_deployments,
+    create_invite,
     get_platform,
     list_platforms,
     register_platform,
@@ -82,7 +86,7 @@ def platform_add(
         deployment_ids=deployment_ids,
     )
     with _registration() as session:
-        registered = register_platform(session, fields)
+        registered = register_platform(session, fields, status=PlatformStatus.ACTIVE)
         count = len(registered.deployments)
         click.echo(
             f"registered {registered.issuer} (client id {registered.client_id}) "
@@ -98,12 +102,14 @@ def platform_add(
 
 @platform.command("list")
 def platform_list() -> None:
-    """List the platforms: issuer, client id, name, deployment ids (tab-separated)."""
+    """List the platforms: issuer, client id, name, deployment ids, status (tab-separated)."""
     with _registration() as session:
         platforms = list_platforms(session)
         for item in platforms:
             deployments = ",".join(d.deployment_id for d in item.deployments) or "-"
-            click.echo(f"{item.issuer}\t{item.client_id}\t{item.name or '-'}\t{deployments}")
+            click.echo(
+                f"{item.issuer}\t{item.client_id}\t{item.name or '-'}\t{deployments}\t{item.status}"
+            )
     if not platforms:
         click.echo("no platform registered (jalon platform add --help)", err=True)
 
@@ -138,3 +144,38 @@ def platform_remove_deployment(issuer: str, client_id: str, deployment_id: str) 
     with _registration() as session:
         remove_deployment(session, get_platform(session, issuer, client_id), deployment_id)
     click.echo(f"removed deployment {deployment_id.strip()}")
+
+
+@platform.command("activate")
+@click.option("--issuer", required=True)
+@click.option("--client-id", required=True)
+def platform_activate(issuer: str, client_id: str) -> None:
+    """Accept the launches of a pending platform (registered by Dynamic Registration)."""
+    with _registration() as session:
+        changed = activate_platform(session, get_platform(session, issuer, client_id))
+    state = "activated" if changed else "already active:"
+    click.echo(f"{state} {issuer.strip()} (client id {client_id.strip()})")
+
+
+@platform.command("invite")
+@click.option(
+    "--hours",
+    default=24,
+    show_default=True,
+    type=click.IntRange(1, 168),
+    help="How long the link stays usable (at most a week).",
+)
+@click.option("--note", default="", help="What the link is for (kept with it, max 255).")
+def platform_invite(hours: int, note: str) -> None:
+    """Print a single-use Dynamic Registration link: its platform is active at once.
+
+    Give it to the LMS administrator, who enters it as the tool's registration URL
+    (Moodle: "Tool URL"; Canvas: the LTI Registration URL). The link is shown only now;
+    Jalon keeps a hash of it.
+    """
+    settings = settings_from_env(serving=False)
+    with _registration() as session:
+        invite, token = create_invite(session, dt.timedelta(hours=hours), note)
+        expires = invite.expires_at.strftime("%Y-%m-%d %H:%M UTC")
+    click.echo(f"{settings.base_url}/lti/register/{token}")
+    click.echo(f"single use, valid until {expires}", err=True)

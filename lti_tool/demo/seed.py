@@ -20,7 +20,7 @@ from werkzeug.test import Client, TestResponse
 from lti_tool import registration
 from lti_tool.demo.models import INSTRUCTOR, LEARNER, Course, Enrolment, Placement, User
 from lti_tool.demo.protocol import DemoTool, DemoUrls
-from lti_tool.models import Platform
+from lti_tool.models import Platform, PlatformStatus
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -83,7 +83,7 @@ def register_demo_platform(
             product_family_code="jalon-demo",
             deployment_ids=(tool.deployment_id,),
         )
-        return registration.register_platform(session, fields)
+        return registration.register_platform(session, fields, status=PlatformStatus.ACTIVE)
     if not any(d.deployment_id == tool.deployment_id for d in platform.deployments):
         registration.add_deployments(session, platform, [tool.deployment_id])
     return platform

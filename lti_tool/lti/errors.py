@@ -38,6 +38,17 @@ REASONS: dict[str, Reason] = {
             "dynamique, commande « jalon platform add » ou page d’administration."
         ),
     ),
+    "LTI_PLATFORM_PENDING": Reason(
+        403,
+        _("Cette plateforme attend l’approbation d’un administrateur de Jalon."),
+        _(
+            "La plateforme est enregistrée mais pas encore activée. Un administrateur de "
+            "Jalon l’active sur la page « Plateformes LTI » de l’administration (bouton "
+            "« Activer ») ou avec « jalon platform activate --issuer … --client-id … » ; "
+            "un enregistrement fait avec un lien d’invitation (« jalon platform invite ») "
+            "est actif d’emblée."
+        ),
+    ),
     "LTI_UNKNOWN_CLIENT": Reason(
         403,
         _("Cet identifiant client n’est pas enregistré pour cette plateforme."),

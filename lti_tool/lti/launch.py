@@ -208,6 +208,9 @@ class JalonOIDCLogin(FlaskOIDCLogin):
         )
         if registration is None:
             raise LaunchRejected("LTI_UNKNOWN_CLIENT" if client_id else "LTI_AMBIGUOUS_CLIENT")
+        if not registration.platform.is_active:
+            # Known, but no administrator approved it yet: nothing is sent to the platform.
+            raise LaunchRejected("LTI_PLATFORM_PENDING")
         self.platform = registration.platform
         deployment_id = self.param("lti_deployment_id")
         if deployment_id and not self.tool_conf.has_deployment(
@@ -401,6 +404,9 @@ class JalonMessageLaunch(FlaskMessageLaunch):
             if iss != self.login_state.issuer:
                 raise LaunchRejected("LTI_ISSUER_MISMATCH")
             raise LaunchRejected("LTI_UNKNOWN_CLIENT")  # removed since the login
+        if not platform.is_active:
+            # Set back to pending since the login, or a state from before the approval.
+            raise LaunchRejected("LTI_PLATFORM_PENDING")
         aud = body.get("aud")
         audiences = [aud] if isinstance(aud, str) else aud
         if not isinstance(audiences, list) or not audiences:

@@ -22,7 +22,7 @@ from pylti1p3.tool_config import ToolConfAbstract
 from sqlalchemy.orm import Session
 
 from lti_tool.lti import keys
-from lti_tool.models import Deployment, Platform
+from lti_tool.models import Deployment, Platform, PlatformStatus
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,13 @@ class RegisteredPlatform:
     auth_audience: str | None
     product_family_code: str | None
     deployment_ids: frozenset[str]
+    # PlatformStatus: a pending platform is known but refused (LTI_PLATFORM_PENDING).
+    status: str
+
+    @property
+    def is_active(self) -> bool:
+        """Return whether an administrator approved the platform."""
+        return self.status == PlatformStatus.ACTIVE
 
 
 _P, _D = Platform.__table__, Deployment.__table__
@@ -55,6 +62,7 @@ _PLATFORM_COLUMNS = (
     "key_set_url",
     "auth_audience",
     "product_family_code",
+    "status",
 )
 # Built once: the registrations of an issuer with their deployments, in one query.
 _PLATFORMS = (

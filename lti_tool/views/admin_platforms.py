@@ -1,4 +1,8 @@
-"""Admin page of LTI platforms and their deployments: list, add, remove."""
+"""Admin page of LTI platforms and their deployments: list, add, activate, remove.
+
+A platform added here, like one registered through the public Dynamic Registration
+address, waits for the "Activer" button: until then its launches are refused.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +14,13 @@ from werkzeug.wrappers import Response
 
 from lti_tool.auth import admin_required
 from lti_tool.db import db_session
-from lti_tool.models import Platform
+from lti_tool.models import Platform, PlatformStatus
 from lti_tool.registration import (
     MAX_LENGTH,
     PlatformFields,
     Problem,
     RegistrationError,
+    activate_platform,
     add_deployments,
     list_platforms,
     register_platform,
@@ -109,10 +114,29 @@ def add() -> Response | tuple[str, int]:
         deployment_ids=tuple(form.get("deployment_ids", "").split()),
     )
     try:
-        platform = register_platform(db_session(), fields)
+        platform = register_platform(db_session(), fields, status=PlatformStatus.PENDING)
     except RegistrationError as error:
         return _refused(error, form={k: form.get(k, "") for k in FORM_FIELDS})
-    flash(_("Plateforme « %(name)s » enregistrée.", name=platform.name or platform.issuer))
+    flash(
+        _(
+            "Plateforme « %(name)s » enregistrée, en attente : activez-la pour accepter ses "
+            "lancements.",
+            name=platform.name or platform.issuer,
+        )
+    )
+    return redirect(url_for(".index"))
+
+
+@blueprint.post("/<int:platform_id>/activer")
+@admin_required
+def activate(platform_id: int) -> Response:
+    """Accept a pending platform's launches from now on."""
+    platform = _platform(platform_id)
+    name = platform.name or platform.issuer
+    if activate_platform(db_session(), platform):
+        flash(_("Plateforme « %(name)s » activée : ses lancements sont acceptés.", name=name))
+    else:
+        flash(_("La plateforme « %(name)s » était déjà active.", name=name))
     return redirect(url_for(".index"))
 
 

@@ -5,20 +5,31 @@ the registration and answers a page whose script hands control back to the platf
 (``org.imsglobal.lti.close``). The page lives in the LMS's iframe, where cookies may be
 blocked, so the form's CSRF token is bound to the registration itself (the configuration
 URL and token the platform gave) rather than to a cookie.
+
+The address is public: a platform registered through it stays pending until a Jalon
+administrator activates it, unless the LMS administrator was given an invitation link
+(``/lti/register/<token>``, from ``jalon platform invite``). Each request fetches a URL
+the caller chose, so requests are limited per client address, and only a few are served
+at once per process (the others are answered 503 at once, never queued): slow
+configuration URLs cannot hold every worker.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, render_template, request
 from flask_babel import gettext as _
+from werkzeug.exceptions import ServiceUnavailable, TooManyRequests
 
-from lti_tool import csrf
+from lti_tool import csrf, rate_limits
 from lti_tool.db import db_session
 from lti_tool.dynamic_registration import (
     SCOPE_LINEITEM,
@@ -33,12 +44,21 @@ from lti_tool.dynamic_registration import (
     register,
     requested_scopes,
 )
-from lti_tool.registration import LOOPBACK_HOSTS
+from lti_tool.rate_limits import client_address
+from lti_tool.registration import LOOPBACK_HOSTS, find_usable_invite
 from lti_tool.views.admin_platforms import field_label, problem_text
 from lti_tool.views.install import tool_urls
 
 blueprint = Blueprint("lti_registration", __name__, url_prefix="/lti")
 log = logging.getLogger(__name__)
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Registrations being served at once per process; each may wait on a platform's answers.
+MAX_CONCURRENT = 2
+# Seconds a registration request waits for each answer of the platform (connect, read).
+PLATFORM_TIMEOUT = 5.0
+# What a 503 suggests: about one registration's worth of waiting.
+BUSY_RETRY_AFTER = 10
 
 
 @dataclass(frozen=True)
@@ -47,19 +67,22 @@ class _Request:
 
     configuration_url: str
     token: str
+    # The administrator's invitation token, from the path (``/lti/register/<invite>``).
+    invite: str | None = None
 
     @classmethod
-    def read(cls, values: Mapping[str, str]) -> _Request:
+    def read(cls, values: Mapping[str, str], invite: str | None = None) -> _Request:
         return cls(
             values.get("openid_configuration", "").strip(),
             values.get("registration_token", "").strip(),
+            invite,
         )
 
     @property
     def principal(self) -> str:
         """Name the registration a CSRF token is bound to, without revealing the token."""
-        digest = hashlib.sha256(f"{self.configuration_url}\n{self.token}".encode()).hexdigest()
-        return f"registration:{digest}"
+        text = f"{self.configuration_url}\n{self.token}\n{self.invite or ''}"
+        return f"registration:{hashlib.sha256(text.encode()).hexdigest()}"
 
     @property
     def query(self) -> dict[str, str]:
@@ -81,11 +104,50 @@ def scope_label(scope: str) -> str:
     return labels.get(scope, scope)
 
 
-@blueprint.get("/register")
-def start() -> str | tuple[str, int]:
+def _limited(view: F) -> F:
+    """Serve a registration request only within the per-address and per-process limits."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        wait = rate_limits.count(rate_limits.REGISTRATION_REQUESTS)
+        if wait is not None:
+            log.warning("dynamic registration refused: too many requests from %s", client_address())
+            raise TooManyRequests(
+                description=_(
+                    "Trop de demandes d’enregistrement depuis votre adresse : réessayez dans "
+                    "%(minutes)d minutes.",
+                    minutes=max(1, -(-wait // 60)),
+                ),
+                retry_after=wait,
+            )
+        slots: threading.BoundedSemaphore = current_app.extensions.setdefault(
+            "jalon.registration_slots", threading.BoundedSemaphore(MAX_CONCURRENT)
+        )
+        if not slots.acquire(blocking=False):
+            log.warning("dynamic registration refused: %d already in progress", MAX_CONCURRENT)
+            raise ServiceUnavailable(
+                description=_(
+                    "Jalon traite déjà d’autres enregistrements : réessayez dans quelques secondes."
+                ),
+                retry_after=BUSY_RETRY_AFTER,
+            )
+        try:
+            return view(*args, **kwargs)
+        finally:
+            slots.release()
+
+    return wrapper  # type: ignore[return-value]
+
+
+@blueprint.get("/register", defaults={"invite": None})
+@blueprint.get("/register/<invite>")
+@_limited
+def start(invite: str | None) -> str | tuple[str, int]:
     """Show which platform asks to register Jalon, and what Jalon will request."""
-    asked = _Request.read(request.args)
+    asked = _Request.read(request.args, invite)
     try:
+        if invite is not None and find_usable_invite(db_session(), invite) is None:
+            raise DynamicRegistrationError("invite_invalid", status=410)
         config = fetch_platform_configuration(_http(), asked.configuration_url, asked.token)
     except DynamicRegistrationError as error:
         return _refusal(error, asked)
@@ -102,11 +164,13 @@ def start() -> str | tuple[str, int]:
     )
 
 
-@blueprint.post("/register")
+@blueprint.post("/register", defaults={"invite": None})
+@blueprint.post("/register/<invite>")
 @csrf.exempt  # checked below, against the registration rather than the browser
-def complete() -> str | tuple[str, int]:
+@_limited
+def complete(invite: str | None) -> str | tuple[str, int]:
     """Register Jalon with the platform and store the platform; then hand back control."""
-    asked = _Request.read(request.form)
+    asked = _Request.read(request.form, invite)
     csrf.set_principal(asked.principal)
     if not csrf.is_valid(request.form.get(csrf.FIELD)):
         abort(
@@ -115,7 +179,12 @@ def complete() -> str | tuple[str, int]:
         )
     try:
         registered = register(
-            db_session(), _http(), tool_urls(), asked.configuration_url, asked.token
+            db_session(),
+            _http(),
+            tool_urls(),
+            asked.configuration_url,
+            asked.token,
+            invite=invite,
         )
     except DynamicRegistrationError as error:
         return _refusal(error, asked)
@@ -142,7 +211,7 @@ def _http() -> PlatformHttp:
         # one never fetches a private address for whoever opened /lti/register.
         host = urlsplit(current_app.config["JALON"].base_url).hostname or ""
         http = services["registration_http"] = UrllibPlatformHttp(
-            allow_private=host in LOOPBACK_HOSTS
+            timeout=PLATFORM_TIMEOUT, allow_private=host in LOOPBACK_HOSTS
         )
     return http
 
@@ -176,6 +245,14 @@ def _explain(error: DynamicRegistrationError) -> tuple[str, str]:
         "configuration manuelle de la page d’installation."
     )
     explanations = {
+        "invite_invalid": (
+            _("Ce lien d’enregistrement a expiré ou a déjà servi : rien n’a été enregistré."),
+            _(
+                "Demandez un nouveau lien à l’administrateur de Jalon (« jalon platform "
+                "invite »), ou utilisez l’adresse d’enregistrement ordinaire : la plateforme "
+                "attendra alors qu’il l’active."
+            ),
+        ),
         "missing_configuration_url": (
             _(
                 "Cette adresse s’ouvre depuis votre plateforme, qui lui ajoute l’URL de sa "

@@ -27,7 +27,7 @@ from werkzeug.serving import make_server
 from werkzeug.test import TestResponse
 
 from lti_tool.lti.keys import public_jwk
-from lti_tool.models import Deployment, Platform
+from lti_tool.models import Deployment, Platform, PlatformStatus
 
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
 LIS = "http://purl.imsglobal.org/vocab/lis/v2/"
@@ -136,6 +136,8 @@ class TestPlatform:
             else "https://sso.canvaslms.com/login/oauth2/token",
             key_set_url=self.jwks_url,
             product_family_code=self.kind,
+            # As an operator's `jalon platform add` stores it: approved.
+            status=PlatformStatus.ACTIVE,
         )
         platform.deployments = [
             Deployment(deployment_id=d) for d in (deployments or (self.deployment_id,))

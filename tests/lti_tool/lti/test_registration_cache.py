@@ -19,7 +19,7 @@ from tests.lti_tool.lti.test_rejections import _refused
 ISS = "https://moodle.example.edu"
 ONE = RegisteredPlatform(
     1, ISS, "client", "Moodle", "https://m/auth", "https://m/token", "https://m/certs",
-    None, "moodle", frozenset({"1"}),
+    None, "moodle", frozenset({"1"}), "active",
 )  # fmt: skip
 
 

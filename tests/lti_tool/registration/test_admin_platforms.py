@@ -9,6 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from lti_tool.db import Database
+from lti_tool.models import PlatformStatus
 from lti_tool.registration import PlatformFields, register_platform
 from tests.lti_tool.registration.conftest import csrf_token, stored
 
@@ -43,6 +44,7 @@ def _platform_id(database: Database) -> int:
                 name="Canvas",
                 deployment_ids=("2:4dde",),
             ),
+            status=PlatformStatus.ACTIVE,
         )
         return platform.id
 
@@ -75,8 +77,9 @@ def test_add_a_platform(admin: FlaskClient, clean_database: Database) -> None:
     assert response.status_code == 302
     assert stored(clean_database) == [("https://moodle.example.edu", "HkJ3xUq2sLmN0p", ["1", "2"])]
     page = admin.get(PAGE).get_data(as_text=True)
-    assert "Plateforme « Moodle de l’IUT » enregistrée." in page
+    assert "Plateforme « Moodle de l’IUT » enregistrée, en attente" in page
     assert "<code>HkJ3xUq2sLmN0p</code>" in page
+    assert "En attente d’activation" in page
 
 
 def test_a_post_without_csrf_token_is_refused(admin: FlaskClient, clean_database: Database) -> None:

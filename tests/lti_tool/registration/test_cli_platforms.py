@@ -65,7 +65,8 @@ def test_add_list_remove(jalon, clean_database: Database) -> None:  # type: igno
 
     listing = jalon("list")
     assert listing.exit_code == 0
-    assert listing.output == f"{MOODLE}\tHkJ3xUq2sLmN0p\tMoodle de l’IUT\t1,2\n"
+    # Added by an operator at the shell: active at once.
+    assert listing.output == f"{MOODLE}\tHkJ3xUq2sLmN0p\tMoodle de l’IUT\t1,2\tactive\n"
 
     removed = jalon("remove", *WHO)
     assert removed.exit_code == 0, removed.output

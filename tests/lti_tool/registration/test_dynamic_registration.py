@@ -15,6 +15,7 @@ from lti_tool import create_app
 from lti_tool.config import Settings
 from lti_tool.db import Database
 from lti_tool.dynamic_registration import CLOSE_SUBJECT, PlatformHttpError, UrllibPlatformHttp
+from lti_tool.models import PlatformStatus
 from lti_tool.registration import PlatformFields, register_platform
 from tests.conftest import REPO
 from tests.lti_tool.registration.conftest import csrf_token, stored
@@ -438,6 +439,7 @@ def test_a_client_id_already_registered_is_refused(
                 key_set_url=f"{moodle.issuer}/old/certs",
                 deployment_ids=("1",),
             ),
+            status=PlatformStatus.ACTIVE,
         )
     response = _confirm(client, moodle, _open(client, moodle))
     assert response.status_code == 409

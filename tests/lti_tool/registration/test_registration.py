@@ -7,6 +7,7 @@ import dataclasses
 import pytest
 
 from lti_tool.db import Database
+from lti_tool.models import PlatformStatus
 from lti_tool.registration import (
     PlatformFields,
     RegistrationError,
@@ -20,6 +21,7 @@ from lti_tool.registration import (
 )
 from tests.lti_tool.registration.conftest import stored
 
+ACTIVE = PlatformStatus.ACTIVE
 CANVAS = PlatformFields(
     issuer="https://canvas.instructure.com",
     client_id="10000000000042",
@@ -87,8 +89,10 @@ def test_plain_http_is_accepted_on_this_machine(host: str) -> None:
 
 def test_register_list_and_remove(clean_database: Database) -> None:
     with clean_database.session() as session:
-        register_platform(session, CANVAS)
-        register_platform(session, dataclasses.replace(CANVAS, client_id="10000000000043"))
+        register_platform(session, CANVAS, status=ACTIVE)
+        register_platform(
+            session, dataclasses.replace(CANVAS, client_id="10000000000043"), status=ACTIVE
+        )
     assert [p[1] for p in stored(clean_database)] == ["10000000000042", "10000000000043"]
     with clean_database.session() as session:
         assert [p.client_id for p in list_platforms(session)] == [
@@ -101,9 +105,11 @@ def test_register_list_and_remove(clean_database: Database) -> None:
 
 def test_the_same_issuer_and_client_id_twice_is_refused(clean_database: Database) -> None:
     with clean_database.session() as session:
-        register_platform(session, CANVAS)
+        register_platform(session, CANVAS, status=ACTIVE)
     with pytest.raises(RegistrationError) as caught, clean_database.session() as session:
-        register_platform(session, dataclasses.replace(CANVAS, deployment_ids=("9",)))
+        register_platform(
+            session, dataclasses.replace(CANVAS, deployment_ids=("9",)), status=ACTIVE
+        )
     assert caught.value.reasons == {"duplicate_platform"}
     assert stored(clean_database) == [
         (CANVAS.issuer, CANVAS.client_id, list(CANVAS.deployment_ids))
@@ -112,7 +118,9 @@ def test_the_same_issuer_and_client_id_twice_is_refused(clean_database: Database
 
 def test_deployments_are_added_and_removed(clean_database: Database) -> None:
     with clean_database.session() as session:
-        platform = register_platform(session, dataclasses.replace(CANVAS, deployment_ids=()))
+        platform = register_platform(
+            session, dataclasses.replace(CANVAS, deployment_ids=()), status=ACTIVE
+        )
         add_deployments(session, platform, ["2:aaa", "3:bbb"])
     with pytest.raises(RegistrationError) as caught, clean_database.session() as session:
         add_deployments(session, get_platform(session, CANVAS.issuer, CANVAS.client_id), ["3:bbb"])
