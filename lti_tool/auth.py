@@ -92,6 +92,7 @@ def login() -> Response | str | tuple[str, int, dict[str, str]]:
                 db_session(), dt.timedelta(hours=settings.admin_session_hours)
             )
             session.permanent = True
+            log.info("admin signed in from %s", client_address())
             return redirect(_safe_next(request.args.get("next")))
         else:
             if expected:
@@ -122,6 +123,8 @@ def open_admin_session(db: Session, lifetime: dt.timedelta) -> str:
     """Record a new admin session; return the secret its cookie carries."""
     secret = secrets.token_urlsafe(32)
     now = utcnow()
+    # Sign-ins are rare: the sessions that are over anyway go now.
+    db.execute(sa.delete(AdminSession).where(AdminSession.expires_at <= now))
     db.add(AdminSession(id=_session_id(secret), created_at=now, expires_at=now + lifetime))
     db.flush()
     return secret

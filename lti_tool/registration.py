@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -23,6 +24,7 @@ from sqlalchemy.orm import Session, selectinload
 from lti_tool.db import utcnow
 from lti_tool.models import Deployment, Platform, PlatformStatus, RegistrationInvite
 
+log = logging.getLogger(__name__)
 # Plain http is for a platform on this machine (the demo LMS, tests); anything else would
 # carry id_tokens and service tokens in clear.
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost"})
@@ -232,6 +234,7 @@ def activate_platform(session: Session, platform: Platform) -> bool:
     platform.status = PlatformStatus.ACTIVE
     platform.activated_at = utcnow()
     session.flush()
+    log.info("platform activated: %s (client id %s)", platform.issuer, platform.client_id)
     return True
 
 

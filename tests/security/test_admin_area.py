@@ -138,6 +138,11 @@ def test_item7_sessions_have_an_absolute_lifetime(
         )
     assert not _is_admin(client)
     assert client.get("/admin/plateformes/").status_code == 302
+    # Signing in again opens a new session; the sessions that are over are deleted.
+    _sign_in(client)
+    assert _is_admin(client)
+    with clean_database.session() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(AdminSession)) == 1
 
 
 def test_item7_failed_sign_ins_are_limited_and_logged(
