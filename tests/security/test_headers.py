@@ -76,7 +76,7 @@ def test_item10_admin_pages_are_never_framed_nor_cached(registered: Flask) -> No
 def test_item10_the_deep_linking_answer_may_post_to_the_platform_only(
     browser: Browser, moodle: TestPlatform
 ) -> None:
-    token, page = open_picker(browser, moodle)
+    _token, page = open_picker(browser, moodle)
     assert _policy(page.headers["Content-Security-Policy"])["form-action"] == "'self'"
     assert page.headers["Cache-Control"] == "no-store"
 
@@ -96,6 +96,7 @@ def test_item10_the_launch_redirect_carrying_the_token_is_not_cached(
     assert launched.headers["Cache-Control"] == "no-store"
     # Refusals show in the LMS frame, even for a platform awaiting approval.
     refused = browser.get("/lti/refus/LTI_STATE_MISMATCH")
-    assert "https://moodle.example.edu" in _policy(refused.headers["Content-Security-Policy"])[
-        "frame-ancestors"
-    ]
+    assert (
+        "https://moodle.example.edu"
+        in _policy(refused.headers["Content-Security-Policy"])["frame-ancestors"]
+    )
