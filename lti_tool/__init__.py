@@ -30,6 +30,8 @@ def create_app(settings: Settings | None = None, **services: Any) -> Flask:
         # a larger body is refused with a 413 page before it is read.
         MAX_CONTENT_LENGTH=max(16 * 1024 * 1024, settings.upload_max_bytes + 1024 * 1024),
     )
+    # Ids are 64-bit integers: a longer one names nothing (404), never an overflow (500).
+    app.url_map.converters["int"] = views.BoundedIntegerConverter
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
     # One reverse proxy in front sets X-Forwarded-For/Proto/Host; trust exactly that hop.

@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask
+from werkzeug.routing import IntegerConverter, Map
+
+from lti_tool.storable import INTEGER_MAX
+
+
+class BoundedIntegerConverter(IntegerConverter):
+    """``<int:…>`` up to the largest id a column holds: a larger number names nothing."""
+
+    def __init__(self, url_map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", INTEGER_MAX)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def init_app(app: Flask) -> None:
@@ -14,6 +27,7 @@ def init_app(app: Flask) -> None:
         health,
         navigation,
         referentiels,
+        storable_input,
     )
 
     app.register_blueprint(health.blueprint)
@@ -37,6 +51,7 @@ def init_app(app: Flask) -> None:
     for area in (learner, evaluator, progress, matrix, api):
         app.register_blueprint(area.blueprint)
     errors.init_app(app)
+    storable_input.init_app(app)
     navigation.init_app(app)
     # The demo LMS is mounted only by `jalon demo`, or by a test passing `demo=DemoServices()`.
     demo = app.extensions["jalon.services"].get("demo")
