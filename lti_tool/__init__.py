@@ -10,6 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from lti_tool.config import Settings
 from lti_tool.db import Database
+from lti_tool.instance import private_folder
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
@@ -19,6 +20,8 @@ def create_app(settings: Settings | None = None, **services: Any) -> Flask:
     from lti_tool import auth, csrf, i18n, lti, views
 
     settings = settings or Settings.from_env()
+    # Uploads, keys and (on SQLite) the database live here: owner-only from the start.
+    private_folder(settings.instance_path)
     app = Flask(__name__, template_folder=str(TEMPLATES), instance_path=str(settings.instance_path))
     app.config.update(
         SECRET_KEY=settings.secret_key,
@@ -27,6 +30,8 @@ def create_app(settings: Settings | None = None, **services: Any) -> Flask:
         # a larger body is refused with a 413 page before it is read.
         MAX_CONTENT_LENGTH=max(16 * 1024 * 1024, settings.upload_max_bytes + 1024 * 1024),
     )
+    # Ids are 64-bit integers: a longer one names nothing (404), never an overflow (500).
+    app.url_map.converters["int"] = views.BoundedIntegerConverter
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
     # One reverse proxy in front sets X-Forwarded-For/Proto/Host; trust exactly that hop.

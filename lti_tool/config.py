@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from lti_tool.instance import private_file
+
 
 class ConfigError(ValueError):
     """A setting is missing or malformed; the message names the variable."""
@@ -125,9 +127,8 @@ def instance_secret(instance: Path, name: str = "secret_key") -> str:
     path = instance / name
     if path.exists():
         return path.read_text(encoding="utf-8").strip()
-    instance.mkdir(parents=True, exist_ok=True)
     key = secrets.token_urlsafe(48)
-    path.touch(mode=0o600)
+    private_file(path)
     path.write_text(key, encoding="utf-8")
     return key
 

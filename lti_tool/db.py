@@ -9,12 +9,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, Any
 
 import sqlalchemy as sa
 from flask import Flask, Response, g
 from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, sessionmaker
 
+from lti_tool.instance import private_file
 from xapi.columns import NAMING_CONVENTION, UTCDateTime, utcnow
 
 created_at = Annotated[dt.datetime, mapped_column(UTCDateTime(), default=utcnow, nullable=False)]
@@ -27,9 +29,16 @@ class Base(DeclarativeBase):
 
 
 def make_engine(url: str) -> sa.Engine:
-    """Create the engine, with SQLite made safe for a threaded server."""
+    """Create the engine, with SQLite made safe for a threaded server.
+
+    Statements' parameters never reach logs or error messages (``hide_parameters``): they
+    hold names, e-mail addresses, submitted work and tokens.
+    """
     if url.startswith("sqlite"):
-        engine = sa.create_engine(url, connect_args={"check_same_thread": False})
+        _private_sqlite_file(url)
+        engine = sa.create_engine(
+            url, connect_args={"check_same_thread": False}, hide_parameters=True
+        )
 
         @sa.event.listens_for(engine, "connect")
         def _sqlite_pragmas(connection: Any, _record: Any) -> None:
@@ -43,7 +52,18 @@ def make_engine(url: str) -> sa.Engine:
             cursor.close()
 
         return engine
-    return sa.create_engine(url, pool_pre_ping=True)
+    return sa.create_engine(url, pool_pre_ping=True, hide_parameters=True)
+
+
+def _private_sqlite_file(url: str) -> None:
+    """Create a SQLite database file owner-only before SQLite makes it with the umask's mode.
+
+    SQLite gives the ``-wal`` and ``-shm`` files the database file's mode, so they follow.
+    """
+    database = sa.engine.make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    private_file(Path(database))
 
 
 class Database:

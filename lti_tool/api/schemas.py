@@ -11,6 +11,7 @@ from typing import Any
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate
 
 from lti_tool.evaluation.matrix import Sort
+from lti_tool.storable import INTEGER_MAX
 from referentiel.rules import Status
 
 STATUSES = [status.value for status in Status]
@@ -47,11 +48,11 @@ class MatrixQuery(_Query):
 class EvaluationsQuery(_Query):
     """Filters of the published evaluations of a course, and the page wanted."""
 
-    learner = fields.Integer(strict=False, validate=validate.Range(min=1))
+    learner = fields.Integer(strict=False, validate=validate.Range(min=1, max=INTEGER_MAX))
     epreuve = fields.String(validate=validate.Length(min=1, max=50))
     since = fields.AwareDateTime(format="iso")
     limit = fields.Integer(validate=validate.Range(min=1, max=500), load_default=100)
-    offset = fields.Integer(validate=validate.Range(min=0), load_default=0)
+    offset = fields.Integer(validate=validate.Range(min=0, max=INTEGER_MAX), load_default=0)
 
 
 # -- answers --------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from lti_tool.db import db_session
 from lti_tool.evaluation.matrix import Matrix, MatrixFilters, Sort, class_matrix
 from lti_tool.evaluation.record import learner_record
 from lti_tool.lti.session import PARAM
+from lti_tool.views.errors import with_error_headers
 from referentiel.rules import Status
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -138,7 +139,9 @@ def _invalid(error: ValidationError) -> tuple[Response, int]:
 @blueprint.errorhandler(HTTPException)
 def _http_error(error: HTTPException) -> tuple[Response, int]:
     code = error.code or 500
-    response = jsonify(error={"status": code, "title": error.name, "detail": error.description})
+    response = with_error_headers(
+        jsonify(error={"status": code, "title": error.name, "detail": error.description}), error
+    )
     if code == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="jalon"'
     return response, code

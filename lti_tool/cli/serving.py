@@ -19,6 +19,7 @@ def _serve(
     from gunicorn.app.base import BaseApplication
 
     from lti_tool import create_app
+    from lti_tool.cli.access_log import AccessLogger
     from lti_tool.cli.grades import start_background_grades
     from lti_tool.cli.xapi import start_background_relay
 
@@ -28,6 +29,8 @@ def _serve(
             self.cfg.set("workers", workers)
             self.cfg.set("threads", threads)
             self.cfg.set("accesslog", "-")
+            # Request lines without the session token or any other query secret.
+            self.cfg.set("logger_class", AccessLogger)
             # Each worker builds its own app, so no database connection crosses a fork.
             self.cfg.set("preload_app", False)
 

@@ -17,7 +17,7 @@ class DemoDatabase(Database):
     """The engine and sessions of the demo LMS (``demo-lms.db`` in the instance folder)."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        # The engine creates the file and its folder owner-only.
         super().__init__(f"sqlite:///{path}", name="jalon.demo.db")
 
     def create_all(self) -> None:

@@ -27,6 +27,8 @@ from flask import Flask, current_app
 from jwcrypto.jwk import JWK  # type: ignore[import-untyped]
 from werkzeug.test import Client
 
+from lti_tool.instance import private_file
+
 KEY_FILE = "demo-lms-key.pem"
 PREVIOUS_KEY_FILE = "demo-lms-key.previous.pem"
 JWKS = dict[str, list[dict[str, Any]]]
@@ -130,8 +132,7 @@ class PlatformKeys:
 
 
 def _write_private(path: Path, pem: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.touch(mode=0o600)
+    private_file(path)
     path.write_text(pem, encoding="ascii")
 
 

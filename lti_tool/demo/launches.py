@@ -35,6 +35,7 @@ from lti_tool.demo.protocol import (
     AuthRequestError,
     DemoTool,
 )
+from lti_tool.views import headers
 
 
 def check_auth_request(params: Mapping[str, str], tool: DemoTool) -> None:
@@ -218,6 +219,7 @@ class DemoMessageLaunch(LTIAdvantageMessageLaunchAbstract):  # type: ignore[misc
 
     def render_launch_form(self, launch_data: dict[str, Any], **kwargs: Any) -> str:
         """Render the self-submitting form that posts the id_token to the tool."""
+        headers.allow_form_action(launch_data["launch_url"])
         return render_template(
             "demo/autopost.html",
             action=launch_data["launch_url"],

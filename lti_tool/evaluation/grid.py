@@ -15,6 +15,7 @@ from typing import Any, cast
 from flask_babel import lazy_gettext as _
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
+from lti_tool.storable import INTEGER_MAX
 from referentiel.model import Competency, Framework
 
 ACQUIRED = "acquise"
@@ -78,7 +79,13 @@ def grid_schema(framework: Framework, competencies: Sequence[Competency]) -> _Gr
     """Return a schema reading the flat form of a grid for these competencies."""
     scale = [level.code for level in framework.scale]
     declared: dict[str, fields.Field[Any]] = {
-        "revision": fields.Integer(required=True, strict=False, validate=validate.Range(min=0)),
+        "revision": fields.Integer(
+            required=True,
+            strict=False,
+            validate=validate.Range(
+                min=0, max=INTEGER_MAX, error=_("Valeur invalide : rechargez la page.")
+            ),
+        ),
         "commentaire": _text(),
         "action": fields.String(
             required=True,

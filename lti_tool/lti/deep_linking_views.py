@@ -15,6 +15,7 @@ from lti_tool.frameworks import current_records, framework_of
 from lti_tool.lti import deep_linking, services, session
 from lti_tool.lti.deep_linking import DeepLinkingRefused, DeepLinkingSettings
 from lti_tool.lti.launch import LAUNCH_TTL
+from lti_tool.views import headers
 from lti_tool.views.errors import wants_json
 from referentiel.model import Framework
 
@@ -99,6 +100,7 @@ def choose() -> Response | str | tuple[Response | str, int]:
     )
     token = deep_linking.sign(db_session(), claims)
     log.info("deep linking: %s %s returned to the platform", choice.framework.code, item["title"])
+    headers.allow_form_action(settings.return_url)  # the auto-post goes back to the platform
     return render_template(
         "lti/deep_linking_return.html", return_url=settings.return_url, jwt=token, choice=choice
     )

@@ -208,6 +208,16 @@ REASONS: dict[str, Reason] = {
             "configuration de l’outil dans la plateforme."
         ),
     ),
+    # Identifiers are stored and looked up as they come; display text is cleaned instead.
+    "LTI_UNSTORABLE_CLAIM": Reason(
+        400,
+        _("Un identifiant du jeton contient un caractère que Jalon ne peut pas enregistrer."),
+        _(
+            "La plateforme a envoyé un caractère nul ou de contrôle dans l’identifiant "
+            "nommé dans le détail (utilisateur, cours, lien ou déploiement) : corrigez-le "
+            "dans la plateforme."
+        ),
+    ),
     "LTI_SESSION_EXPIRED": Reason(
         401,
         _("Votre session Jalon a expiré."),

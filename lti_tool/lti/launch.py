@@ -46,6 +46,7 @@ from lti_tool.lti.jwks import JwksError, PlatformKeys, UnknownKeyError
 from lti_tool.lti.state import STATE_TTL, LoginState, StateSigner, new_browser_id
 from lti_tool.lti.storage import LtiStore
 from lti_tool.lti.tool_config import DatabaseToolConf, RegisteredPlatform
+from lti_tool.storable import first_unstorable
 
 LEEWAY = 60
 LAUNCH_TTL = 2 * 3600
@@ -325,6 +326,7 @@ class JalonMessageLaunch(FlaskMessageLaunch):
         self._validated = True
         try:
             self.validate_jwt_format()
+            self.validate_identifiers()
             self.validate_state()
             if self.needs_storage_check:
                 return self
@@ -352,6 +354,30 @@ class JalonMessageLaunch(FlaskMessageLaunch):
             self._jwt.get("body"), dict
         ):
             raise LaunchRejected("LTI_MALFORMED_TOKEN")
+        return self
+
+    def validate_identifiers(self) -> JalonMessageLaunch:
+        """Refuse identifiers the database could not hold, before any is looked up.
+
+        They are keys (of the nonce, the platform, the user, the course, the link): cleaning
+        one would name another. Display text is cleaned after validation instead.
+        """
+        body = self._jwt["body"]
+        context, link = body.get(CLAIM + "context"), body.get(CLAIM + "resource_link")
+        aud = body.get("aud")
+        identifiers = {
+            "iss": body.get("iss"),
+            "nonce": body.get("nonce"),
+            "aud": aud if isinstance(aud, list) else [aud],
+            "azp": body.get("azp"),
+            "sub": body.get("sub"),
+            CLAIM + "deployment_id": body.get(CLAIM + "deployment_id"),
+            CLAIM + "context": context.get("id") if isinstance(context, dict) else None,
+            CLAIM + "resource_link": link.get("id") if isinstance(link, dict) else None,
+        }
+        for name, value in identifiers.items():
+            if first_unstorable(value) is not None:
+                raise LaunchRejected("LTI_UNSTORABLE_CLAIM", name)
         return self
 
     def validate_state(self) -> JalonMessageLaunch:

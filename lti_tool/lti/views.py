@@ -33,6 +33,7 @@ from lti_tool.lti.roles import parse
 from lti_tool.lti.state import StateSigner, signer_for
 from lti_tool.lti.tool_config import DatabaseToolConf
 from lti_tool.statements import record_launched
+from lti_tool.storable import cleaned
 from lti_tool.views.errors import wants_json
 
 log = logging.getLogger(__name__)
@@ -175,7 +176,9 @@ def launch() -> Response | str | tuple[Response, int]:
 def _complete(message: JalonMessageLaunch) -> str:
     """Record a validated launch, use up its nonce and store its data; return its id."""
     assert message.platform is not None  # noqa: S101 (validated)
-    claims = message.body()
+    # Names, titles, labels and custom values lose what the database or XML cannot hold
+    # (identifiers holding any were refused); everything after reads these claims.
+    claims = cleaned(message.body())
     roles = parse(claims.get(CLAIM + "roles", []))
     records = record_launch(db_session(), message.platform, claims, roles)
     launch_id = secrets.token_urlsafe(12)

@@ -20,8 +20,7 @@ def alembic_config(database_url: str) -> Config:
 
 def upgrade(database_url: str, revision: str = "heads") -> None:
     """Upgrade the database to ``revision`` (default: every head)."""
-    if database_url.startswith("sqlite:///"):
-        Path(database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    # The engine of env.py creates a SQLite file (and its folder) owner-only.
     command.upgrade(alembic_config(database_url), revision)
 
 

@@ -2,12 +2,33 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response
+from typing import Any
+
+from flask import Flask
+from werkzeug.routing import IntegerConverter, Map
+
+from lti_tool.storable import INTEGER_MAX
+
+
+class BoundedIntegerConverter(IntegerConverter):
+    """``<int:…>`` up to the largest id a column holds: a larger number names nothing."""
+
+    def __init__(self, url_map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", INTEGER_MAX)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def init_app(app: Flask) -> None:
     """Register every blueprint, the error pages and the security headers."""
-    from lti_tool.views import admin_xapi, errors, health, navigation, referentiels
+    from lti_tool.views import (
+        admin_xapi,
+        errors,
+        headers,
+        health,
+        navigation,
+        referentiels,
+        storable_input,
+    )
 
     app.register_blueprint(health.blueprint)
     app.register_blueprint(referentiels.blueprint)
@@ -30,6 +51,7 @@ def init_app(app: Flask) -> None:
     for area in (learner, evaluator, progress, matrix, api):
         app.register_blueprint(area.blueprint)
     errors.init_app(app)
+    storable_input.init_app(app)
     navigation.init_app(app)
     # The demo LMS is mounted only by `jalon demo`, or by a test passing `demo=DemoServices()`.
     demo = app.extensions["jalon.services"].get("demo")
@@ -38,14 +60,4 @@ def init_app(app: Flask) -> None:
 
         demo_platform.init_app(app, demo)
 
-    @app.after_request
-    def _security_headers(response: Response) -> Response:
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-        # Jalon is framed by the LMS, so framing stays allowed; scripts and styles are ours only.
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-            "object-src 'none'; base-uri 'self'; form-action *",
-        )
-        return response
+    headers.init_app(app)

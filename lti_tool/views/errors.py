@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -21,13 +21,19 @@ def wants_json() -> bool:
     return best in {"application/json", "application/ld+json"}
 
 
+def with_error_headers(response: Response, error: HTTPException) -> Response:
+    """Keep what the error says in its headers (a 405's ``Allow``), not its content type."""
+    for name, value in error.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
+
+
 def init_app(app: Flask) -> None:
     """Render every HTTP error the same way."""
 
     @app.errorhandler(HTTPException)
-    def _http_error(
-        error: HTTPException,
-    ) -> tuple[Response | str, int, list[tuple[str, str]]]:
+    def _http_error(error: HTTPException) -> Response:
         code = error.code or 500
         titles = {
             400: _("Requête invalide"),
@@ -39,21 +45,15 @@ def init_app(app: Flask) -> None:
             503: _("Service momentanément indisponible"),
         }
         title = titles.get(code, _("Erreur"))
-        # A refusal that ends (429, 503) says when to come back.
-        headers = [(k, v) for k, v in error.get_headers() if k == "Retry-After"]
         if wants_json():
-            return (
-                jsonify(error={"status": code, "title": title, "detail": error.description}),
-                code,
-                headers,
+            body = jsonify(error={"status": code, "title": title, "detail": error.description})
+        else:
+            body = render_template(
+                "errors/error.html", code=code, title=title, detail=error.description
             )
-        return (
-            render_template("errors/error.html", code=code, title=title, detail=error.description),
-            code,
-            headers,
-        )
+        return with_error_headers(make_response(body, code), error)
 
     @app.errorhandler(Exception)
-    def _unexpected(error: Exception) -> tuple[Response | str, int, list[tuple[str, str]]]:
+    def _unexpected(error: Exception) -> Response:
         log.error("unhandled error on %s %s", request.method, request.path, exc_info=error)
         return _http_error(InternalServerError())

@@ -22,6 +22,7 @@ from lti_tool.evaluation.submissions import DraftChange, Seat, SubmissionRefused
 from lti_tool.lti import session
 from lti_tool.lti.errors import LaunchRejected
 from lti_tool.lti.session import LaunchSession
+from lti_tool.storable import INTEGER_MAX
 from lti_tool.views.referentiels import _human_duration as human_duration
 
 blueprint = Blueprint("learner", __name__)
@@ -54,7 +55,9 @@ class DraftForm(Schema):
 
     revision = fields.Integer(
         required=True,
-        validate=validate.Range(min=0),
+        validate=validate.Range(
+            min=0, max=INTEGER_MAX, error=lazy_gettext("Valeur invalide : rechargez la page.")
+        ),
         error_messages={
             "required": lazy_gettext("Champ manquant : rechargez la page."),
             "invalid": lazy_gettext("Valeur invalide : rechargez la page."),
@@ -72,7 +75,10 @@ class DraftForm(Schema):
         validate=validate.Length(max=MAX_LINKS, error=lazy_gettext("Donnez au plus {max} liens.")),
     )
     remove = fields.List(
-        fields.Integer(error_messages={"invalid": lazy_gettext("Fichier inconnu.")}),
+        fields.Integer(
+            validate=validate.Range(min=1, max=INTEGER_MAX, error=lazy_gettext("Fichier inconnu.")),
+            error_messages={"invalid": lazy_gettext("Fichier inconnu.")},
+        ),
         load_default=list,
     )
 

@@ -153,3 +153,25 @@ def test_the_demo_checks_jalons_signature_over_http(served: tuple[str, Path]) ->
         timeout=10,
     )
     assert len(roster.json()["members"]) == 4
+
+
+def test_item4_the_demo_server_logs_no_session_token(served: tuple[str, Path]) -> None:
+    base, instance = served
+    with requests.Session() as browser:
+        home = browser.get(f"{base}/demo/", timeout=10).text
+        browser.post(
+            f"{base}/demo/", data={"user": LEA, "csrf_token": csrf_token(home)}, timeout=10
+        )
+        page = browser.get(f"{base}/demo/cours/1/activites/1/lancement", timeout=10)
+        form = forms(page.text)[0]
+        landing = browser.post(form["action"], data=form["fields"], timeout=10)
+    token = landing.url.split("lt=", 1)[1].split("&", 1)[0]
+    log = instance / "server.log"
+    deadline = time.monotonic() + 10
+    while "GET /epreuve?lt=[hidden]" not in log.read_text(errors="replace"):
+        assert time.monotonic() < deadline, log.read_text(errors="replace")
+        time.sleep(0.1)
+    logged = log.read_text(errors="replace")
+    assert token not in logged
+    assert form["fields"]["id_token"] not in logged
+    assert "Moreau" not in logged

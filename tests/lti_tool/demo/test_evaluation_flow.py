@@ -9,6 +9,7 @@ their progress, and the class matrix shows bloc 1 validated once all its compete
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Iterator
 
@@ -150,3 +151,28 @@ def test_hand_in_evaluate_grade_progress_and_bloc_validated(
     assert ids.count("http://activitystrea.ms/schema/1.0/submit") == 2
     assert "https://w3id.org/xapi/adl/verbs/satisfied" in ids
     assert ids.count("http://adlnet.gov/expapi/verbs/mastered") == 11
+
+
+def test_item4_the_whole_flow_logs_no_personal_data_or_token(
+    demo: Flask, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Everything at DEBUG, and SQLAlchemy's statement log on: statements and their
+    # parameters would be written if the engines did not hide them.
+    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.INFO, logger="sqlalchemy.engine")
+    e1 = place(demo, title="E1 — Étude de cas", custom=E1, score_maximum=16)
+    learner, instructor = Browser({"jalon.test": demo}), Browser({"jalon.test": demo})
+    work = "Plan éditorial confidentiel n°4471"
+
+    _hand_in(learner, e1, work)
+    summary = _evaluate_all_met(instructor, e1, "Très bon travail.")
+    assert "Acceptée par la plateforme (16 / 16)" in summary
+    page = _launch(learner, e1, LEA)
+    assert work in page.get_data(as_text=True)
+    tokens = {_token(page), _token(_launch(instructor, e1, INSTRUCTOR))}
+
+    messages = [record.getMessage() for record in caplog.records]
+    logged = "\n".join([*messages, caplog.text, *(repr(r.args) for r in caplog.records)])
+    private = ["Léa", "Moreau", "lmoreau@demo.invalid", "Claire", "Fontaine", work, *tokens]
+    assert [value for value in private if value in logged] == []
+    assert any("SQL parameters hidden" in message for message in messages)

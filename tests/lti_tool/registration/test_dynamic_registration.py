@@ -539,3 +539,17 @@ def test_a_demo_served_on_loopback_may_register_with_an_lms_beside_it(
     )
     assert page.status_code == 200
     assert len(moodle.requests) == 1
+
+
+def test_item4_a_registration_logs_no_registration_token(
+    client: FlaskClient, canvas: FakePlatform, database: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.INFO, logger="sqlalchemy.engine")
+    done = _confirm(client, canvas, _open(client, canvas))
+    assert done.status_code == 200, done.get_data(as_text=True)
+    assert stored(database) == [(canvas.issuer, canvas.client_id, [])]
+
+    assert any("dynamic registration stored" in r.getMessage() for r in caplog.records)
+    logged = "\n".join([caplog.text, *(repr(r.args) for r in caplog.records)])
+    assert canvas.token not in logged

@@ -541,3 +541,35 @@ def test_work_is_written_and_handed_in_with_the_keyboard_alone(
     assert "/epreuve" in chromium.current_url
     assert _submitted(clean_database) == 1
     assert "Mon étude, tapée au clavier." in chromium.page_source
+
+
+# -- item 5: what the database cannot store ----------------------------------------------
+
+
+@pytest.mark.parametrize("bad", ["\x00", "\x0b", "\x1f", "\uffff"])
+def test_item5_an_unstorable_character_in_the_text_is_refused_naming_the_field(
+    browser: Browser, moodle: TestPlatform, clean_database: Database, bad: str
+) -> None:
+    token = _launch(browser, moodle)
+    refused = _post(browser, token, "remise", text=f"Mon{bad} travail")
+    assert refused.status_code == 400
+    assert "Le champ « text » contient un caractère invisible" in _text(refused)
+    assert "<main" in _text(refused)  # the accessible error page, not a stack trace
+    assert _rows(clean_database, Submission) == 0
+    assert _submitted(clean_database) == 0
+
+
+def test_item5_a_revision_or_file_id_beyond_the_columns_is_refused_not_a_500(
+    browser: Browser, moodle: TestPlatform, clean_database: Database
+) -> None:
+    token = _launch(browser, moodle)
+    form = _form(_page(browser, token))
+    stale = _post(browser, token, "remise", form={**form, "revision": str(2**31)}, text="x")
+    assert stale.status_code == 400
+    assert "Valeur invalide : rechargez la page." in _text(stale)
+    removed = _post(browser, token, form=form, text="x", remove=str(2**64))
+    assert removed.status_code == 400
+    assert "Fichier inconnu." in _text(removed)
+    assert _rows(clean_database, Submission) == 0
+    for file_id in (2**31 - 1, 2**31, 2**63, 2**64):
+        assert browser.get(f"/epreuve/fichiers/{file_id}?lt={token}").status_code == 404

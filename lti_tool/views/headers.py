@@ -1,0 +1,157 @@
+"""Security headers of every response: who may frame a page, where its forms go, caching.
+
+Jalon lives in the LMS's iframe, so framing is allowed — by the platform the page belongs
+to (the session token's platform), or by the approved platforms on pages that belong to
+none; never on admin pages. Forms post to Jalon only, except the deep-linking answer that
+goes back to the platform. A page that carries a session token or shows someone's work is
+never kept by a cache.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+import sqlalchemy as sa
+from flask import Flask, Response, current_app, g, request
+
+from lti_tool.csrf import SAFE_METHODS
+from lti_tool.lti import services, session
+from lti_tool.models import Platform, PlatformStatus, url_origin
+
+BASE_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "object-src 'none'; base-uri 'self'"
+)
+ADMIN_PREFIX = "/admin"
+# Areas whose pages show someone's work, results or identity, or carry a token in forms.
+PERSONAL_BLUEPRINTS = frozenset(
+    {
+        "learner", "evaluator", "progress", "matrix", "api", "lti", "deep_linking",
+        "lti_registration", "demo", "demo_lti",
+    }
+)  # fmt: skip
+# The LTI messages a platform sends into its iframe: a refusal there (a platform awaiting
+# approval, say) must still show in the platform's frame.
+LTI_MESSAGES = frozenset({"lti.login", "lti.launch", "lti.refused"})
+_FORM_ORIGINS = "jalon_form_action_origins"
+
+
+def allow_form_action(url: str) -> None:
+    """Let this response's forms post to ``url``'s origin (an auto-post back to a platform)."""
+    origin = url_origin(url)
+    if origin is not None:
+        g.setdefault(_FORM_ORIGINS, set()).add(origin)
+
+
+class PlatformOrigins:
+    """Origins of registered platforms, read again after a registration change or ``ttl`` s.
+
+    Every page needs them and they change seldom: the registration cache's generation
+    moves whenever a platform or deployment is written in this process.
+    """
+
+    MAX_ENTRIES = 4096
+
+    def __init__(self, ttl: float) -> None:
+        self.ttl = ttl
+        self._entries: dict[object, tuple[float, int, frozenset[str]]] = {}
+        self._lock = threading.Lock()
+
+    def get(
+        self, key: object, generation: int, read: Callable[[], frozenset[str]]
+    ) -> frozenset[str]:
+        """Return the origins kept under ``key``, or those ``read`` finds now."""
+        entry = self._entries.get(key)
+        if entry is not None and entry[1] == generation and time.monotonic() < entry[0]:
+            return entry[2]
+        origins = read()
+        if self.ttl > 0:
+            with self._lock:
+                if len(self._entries) >= self.MAX_ENTRIES:
+                    self._entries.clear()
+                self._entries[key] = (time.monotonic() + self.ttl, generation, origins)
+        return origins
+
+
+def _read_origins(where: sa.ColumnElement[bool] | None) -> frozenset[str]:
+    """Return the origins of the platforms ``where`` selects (own session: after the view)."""
+    query = sa.select(Platform) if where is None else sa.select(Platform).where(where)
+    try:
+        with current_app.extensions["jalon.db"].sessions() as db:
+            return frozenset().union(*(platform.origins() for platform in db.scalars(query)))
+    except sa.exc.SQLAlchemyError:
+        return frozenset()  # the database is down: only Jalon itself may frame the page
+
+
+def _platform_origins(key: object, where: sa.ColumnElement[bool] | None) -> frozenset[str]:
+    cache: PlatformOrigins = current_app.extensions["jalon.platform_origins"]
+    generation = services().registrations.generation
+    return cache.get(key, generation, lambda: _read_origins(where))
+
+
+def _frame_ancestors() -> str:
+    if request.path.startswith(ADMIN_PREFIX):
+        return "'none'"
+    launch = session.current()
+    if launch is not None:
+        origins = _platform_origins(launch.platform_id, Platform.id == launch.platform_id)
+    elif request.blueprint == "lti_registration":
+        # The platform registering Jalon is not known yet, and hosted Canvas frames this
+        # page from the school's host, not from its configuration URL's.
+        values = request.args if request.method in SAFE_METHODS else request.form
+        given = url_origin(values.get("openid_configuration"))
+        return " ".join(["'self'", "https:", *([given] if given else [])])
+    elif request.endpoint in LTI_MESSAGES:
+        origins = _platform_origins("registered", None)
+    else:
+        origins = _platform_origins("active", Platform.status == PlatformStatus.ACTIVE)
+    return " ".join(["'self'", *sorted(origins)])
+
+
+def _form_action() -> str:
+    extra: set[str] = g.get(_FORM_ORIGINS, set())
+    return " ".join(["'self'", *sorted(extra)])
+
+
+def _carries_token() -> bool:
+    if session.current() is not None or session.PARAM in request.args:
+        return True
+    if session.HEADER in request.headers:
+        return True
+    return request.method not in SAFE_METHODS and session.PARAM in request.form
+
+
+def init_app(app: Flask) -> None:
+    """Add the security headers to every response of the app."""
+    ttl = app.config["JALON"].registration_cache_seconds
+    app.extensions["jalon.platform_origins"] = PlatformOrigins(ttl)
+
+    @app.after_request
+    def _security_headers(response: Response) -> Response:
+        headers = response.headers
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        # Links carry the session token: no URL of Jalon's may leave in a Referer.
+        headers["Referrer-Policy"] = "no-referrer"
+        ancestors = f"frame-ancestors {_frame_ancestors()}"
+        policy = headers.get("Content-Security-Policy")
+        if policy is None:
+            headers["Content-Security-Policy"] = (
+                f"{BASE_POLICY}; form-action {_form_action()}; {ancestors}"
+            )
+        elif "frame-ancestors" not in policy:
+            # A view's own policy (a learner's file, sandboxed) still says who may frame it.
+            headers["Content-Security-Policy"] = f"{policy}; {ancestors}"
+        admin = request.path.startswith(ADMIN_PREFIX)
+        if admin or _carries_token():
+            headers["Cache-Control"] = _no_store(headers.get("Cache-Control"))
+        elif request.blueprint in PERSONAL_BLUEPRINTS and "Cache-Control" not in headers:
+            headers["Cache-Control"] = "no-store"
+        return response
+
+
+def _no_store(current: str | None) -> str:
+    if current and "no-store" in current and "public" not in current:
+        return current
+    return "no-store"
