@@ -18,10 +18,14 @@ SAFE_PARAMETERS = frozenset({"lang", "format"})
 HIDDEN = "[hidden]"
 # A name=value pair of a query string inside any text (request line, referrer, message).
 _PAIR = re.compile(r"(?P<lead>[?&;])(?P<name>[^=&;\s?#'\"]*)=(?P<value>[^&;\s#'\"]*)")
+# Paths that carry a secret of their own: an administrator's invitation link.
+_SECRET_PATH = re.compile(r"(?P<lead>/lti/register/)[^/?#\s'\"]+")
 
 
 def redact(text: str) -> str:
-    """Return ``text`` with the values of query parameters not on the safelist hidden."""
+    """Return ``text`` with secrets hidden: query values off the safelist, invitation tokens."""
+    if "/lti/register/" in text:
+        text = _SECRET_PATH.sub(lambda match: f"{match['lead']}{HIDDEN}", text)
 
     def _pair(match: re.Match[str]) -> str:
         value = match["value"] if match["name"] in SAFE_PARAMETERS else HIDDEN
@@ -55,7 +59,7 @@ class AccessLogger(Logger):  # type: ignore[misc]
         """Return only the request's plain atoms: no header, cookie or environ values."""
         everything = super().atoms(resp, req, environ, request_time)
         atoms = {name: value for name, value in everything.items() if not name.startswith("{")}
-        for name in ("r", "f"):
+        for name in ("r", "f", "U"):
             if isinstance(atoms.get(name), str):
                 atoms[name] = redact(atoms[name])
         if atoms.get("q"):

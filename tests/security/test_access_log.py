@@ -33,6 +33,15 @@ def test_item4_redact_keeps_the_path_names_and_safelisted_values_only() -> None:
     assert redact("/referentiels/C1.1") == "/referentiels/C1.1"
 
 
+def test_item4_redact_hides_an_invitation_token_in_the_path() -> None:
+    invite = "Zk3-invitation-token_9"
+    line = f"GET /lti/register/{invite}?openid_configuration=https://lms/x&lang=fr HTTP/1.1"
+    assert redact(line) == (
+        "GET /lti/register/[hidden]?openid_configuration=[hidden]&lang=fr HTTP/1.1"
+    )
+    assert redact("POST /lti/register HTTP/1.1") == "POST /lti/register HTTP/1.1"
+
+
 def _logger(tmp_path: Path) -> AccessLogger:
     config = Config()
     config.set("accesslog", str(tmp_path / "access.log"))
