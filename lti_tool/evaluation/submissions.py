@@ -24,8 +24,11 @@ from lti_tool.evaluation.files import (
     StoredFile,
     Upload,
     UploadRules,
+    delete_after_commit,
     discard,
+    discard_on_rollback,
     store_all,
+    stored_bytes,
 )
 from lti_tool.evaluation.models import (
     Evaluation,
@@ -219,14 +222,23 @@ def save_draft(
     rules: UploadRules,
     now: dt.datetime,
 ) -> SubmissionVersion:
-    """Write the form into the draft; store its new files, or none if one is refused."""
+    """Write the form into the draft; store its new files, or none if one is refused.
+
+    The learner's quota counts the bytes their work at this placement keeps once the files
+    to remove are gone. Bytes no row names any more are deleted when the transaction
+    commits; new bytes are deleted if it rolls back.
+    """
     _claim(session, submission, revision, now)
+    existing = draft_of(submission)
+    before = {file.storage_key for file in existing.files} if existing else set()
     draft = _open_draft(session, submission, change.removed_file_ids)
     if len(draft.files) + len(change.uploads) > MAX_FILES:
         raise SubmissionRefused(
             _("Joignez au plus %(num)d fichiers à une version.", num=MAX_FILES), "files"
         )
-    stored: list[StoredFile] = store_all(storage, change.uploads, rules)
+    used = stored_bytes(file for version in submission.versions for file in version.files)
+    stored: list[StoredFile] = store_all(storage, change.uploads, rules, used)
+    discard_on_rollback(session, storage, (file.stored.key for file in stored))
     try:
         draft.text = change.text
         draft.links = list(change.links)
@@ -244,6 +256,7 @@ def save_draft(
     except BaseException:
         discard(storage, (file.stored.key for file in stored))
         raise
+    delete_after_commit(session, storage, before - {file.storage_key for file in draft.files})
     return draft
 
 
