@@ -371,3 +371,33 @@ def test_create_app_takes_the_file_storage_it_is_given(
         local = files.file_storage()
         assert isinstance(local, LocalFileStorage)
         assert local.root == settings.instance_path / "uploads"
+
+
+def test_item6_new_bytes_are_deleted_when_the_change_rolls_back(
+    session: Session, storage: MemoryFileStorage
+) -> None:
+    seat, placement = _seat(session)
+    _save(session, storage, seat, placement, DraftChange("x", uploads=(_pdf(),)))
+    assert len(storage.files) == 1
+
+    session.rollback()
+
+    assert storage.files == {}
+
+
+def test_item6_bytes_of_a_removed_file_go_only_when_the_change_commits(
+    session: Session, storage: MemoryFileStorage
+) -> None:
+    seat, placement = _seat(session)
+    work = _save(session, storage, seat, placement, DraftChange("x", uploads=(_pdf(),)))
+    session.commit()
+    [kept] = storage.files
+    file_id = work.versions[-1].files[0].id
+
+    _save(
+        session, storage, seat, placement, DraftChange("x", removed_file_ids=frozenset({file_id}))
+    )
+    assert list(storage.files) == [kept]  # flushed, not committed: the row may come back
+    session.commit()
+
+    assert storage.files == {}
