@@ -8,7 +8,8 @@ import time
 import click
 
 from lti_tool.cli.context import session_scope, settings_from_env
-from lti_tool.evaluation.files import LocalFileStorage, sweep, uploads_folder
+from lti_tool.evaluation.files import sweep, uploads_folder
+from lti_tool.evaluation.storage import LocalFileStorage
 
 # An upload stores its bytes, then its row commits; a request lasts seconds, so bytes an
 # hour old that no row names will never be named.

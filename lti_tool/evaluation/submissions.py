@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session, selectinload
 
 from lti_tool.evaluation import statements
 from lti_tool.evaluation.files import (
-    FileStorage,
     StoredFile,
     Upload,
     UploadRules,
@@ -39,6 +38,7 @@ from lti_tool.evaluation.models import (
     SubmissionVersion,
 )
 from lti_tool.evaluation.placement import Placement
+from lti_tool.evaluation.storage import FileStorage
 from xapi.columns import utcnow
 
 MAX_FILES = 10

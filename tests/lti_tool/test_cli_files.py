@@ -15,8 +15,8 @@ from click.testing import CliRunner
 from lti_tool.cli import main
 from lti_tool.config import Settings
 from lti_tool.db import Database
-from lti_tool.evaluation.files import LocalFileStorage
 from lti_tool.evaluation.models import Submission, SubmissionFile
+from lti_tool.evaluation.storage import LocalFileStorage
 from tests.lti_tool.lti.conftest import browser, canvas, key_server, moodle, registered
 from tests.lti_tool.lti.platforms import Browser, TestPlatform, landing_token
 

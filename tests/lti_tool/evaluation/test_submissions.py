@@ -16,13 +16,7 @@ from lti_tool import create_app
 from lti_tool.config import Settings
 from lti_tool.db import Database
 from lti_tool.evaluation import files, submissions
-from lti_tool.evaluation.files import (
-    LocalFileStorage,
-    MemoryFileStorage,
-    Upload,
-    UploadRefused,
-    UploadRules,
-)
+from lti_tool.evaluation.files import Upload, UploadRefused, UploadRules
 from lti_tool.evaluation.models import (
     EvaluationStatus,
     Submission,
@@ -30,6 +24,7 @@ from lti_tool.evaluation.models import (
     SubmissionVersion,
 )
 from lti_tool.evaluation.placement import Placement, placement_of
+from lti_tool.evaluation.storage import LocalFileStorage, MemoryFileStorage
 from lti_tool.evaluation.submissions import (
     DraftChange,
     Seat,
