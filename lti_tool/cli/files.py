@@ -48,8 +48,8 @@ def files_purge(grace_minutes: int, dry_run: bool) -> None:
         raise click.ClickException(f"the uploads folder could not be swept: {exc}") from exc
     verb = "would remove" if dry_run else "removed"
     click.echo(
-        f"{verb} {report.files} unreferenced files ({_bytes(report.bytes)}) and "
-        f"{report.partial} interrupted writes ({_bytes(report.partial_bytes)}); "
+        f"{verb} {report.files} unreferenced files, {_bytes(report.bytes)}; "
+        f"{report.partial} interrupted writes, {_bytes(report.partial_bytes)}; "
         f"kept {report.kept}; {time.perf_counter() - started:.2f} s"
     )
 

@@ -106,8 +106,8 @@ def test_item6_purge_dry_run_counts_and_removes_nothing(
     result = run.invoke(main, ["files", "purge", "--dry-run"])
 
     assert result.exit_code == 0, result.output
-    assert "would remove 1 unreferenced files (3000 bytes" in result.output
-    assert "and 1 interrupted writes (200 bytes" in result.output
+    assert "would remove 1 unreferenced files, 3000 bytes" in result.output
+    assert "1 interrupted writes, 200 bytes" in result.output
     assert "kept 2" in result.output
     assert _on_disk(settings.instance_path / "uploads") == before
 
@@ -118,10 +118,10 @@ def test_item6_purge_removes_only_old_bytes_no_row_names(
     result = run.invoke(main, ["files", "purge"])
 
     assert result.exit_code == 0, result.output
-    assert "removed 1 unreferenced files (3000 bytes" in result.output
+    assert "removed 1 unreferenced files, 3000 bytes" in result.output
     assert _on_disk(settings.instance_path / "uploads") == {disk["named"], disk["young"]}
     again = run.invoke(main, ["files", "purge"])
-    assert "removed 0 unreferenced files (0 bytes" in again.output
+    assert "removed 0 unreferenced files, 0 bytes" in again.output
 
 
 def test_item6_purge_grace_is_at_least_ten_minutes(run: CliRunner, disk: dict[str, str]) -> None:
