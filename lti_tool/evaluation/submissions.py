@@ -148,6 +148,13 @@ def draft_of(submission: Submission) -> SubmissionVersion | None:
     return None
 
 
+def kept_bytes(submission: Submission | None) -> int:
+    """Return the bytes the learner's work keeps on disk: each stored file once, all versions."""
+    if submission is None:
+        return 0
+    return stored_bytes(file for version in submission.versions for file in version.files)
+
+
 def handed_in(submission: Submission | None) -> list[SubmissionVersion]:
     """Return the versions handed in, the latest first."""
     if submission is None:
@@ -236,8 +243,7 @@ def save_draft(
         raise SubmissionRefused(
             _("Joignez au plus %(num)d fichiers à une version.", num=MAX_FILES), "files"
         )
-    used = stored_bytes(file for version in submission.versions for file in version.files)
-    stored: list[StoredFile] = store_all(storage, change.uploads, rules, used)
+    stored: list[StoredFile] = store_all(storage, change.uploads, rules, kept_bytes(submission))
     discard_on_rollback(session, storage, (file.stored.key for file in stored))
     try:
         draft.text = change.text

@@ -178,11 +178,7 @@ def _page(
         rules=rules,
         max_size=files.size_label(rules.max_bytes),
         quota_size=files.size_label(rules.quota_bytes),
-        used_size=files.size_label(
-            files.stored_bytes(file for version in submission.versions for file in version.files)
-            if submission
-            else 0
-        ),
+        used_size=files.size_label(submissions.kept_bytes(submission)),
         max_links=MAX_LINKS,
         saved=request.args.get("fait"),
     )
