@@ -62,9 +62,11 @@ class Settings:
     # Where xAPI statements go (JALON_LRS_*); without it they wait in the outbox.
     lrs: LrsSettings | None = None
     xapi_batch_size: int = 500
-    # What learners may upload (JALON_UPLOAD_MAX_MB, JALON_UPLOAD_TYPES).
+    # What learners may upload (JALON_UPLOAD_MAX_MB, JALON_UPLOAD_TYPES), and how many bytes
+    # a learner's work at one placement may keep on disk, all versions (JALON_UPLOAD_QUOTA_MB).
     upload_max_bytes: int = 20 * 1024 * 1024
     upload_types: frozenset[str] = DEFAULT_UPLOAD_TYPES
+    upload_quota_bytes: int = 100 * 1024 * 1024
 
     @classmethod
     def from_env(
@@ -119,6 +121,7 @@ class Settings:
             xapi_batch_size=_xapi_batch_size(env),
             upload_max_bytes=_upload_max_bytes(env),
             upload_types=_upload_types(env),
+            upload_quota_bytes=_upload_quota_bytes(env),
         )
 
 
@@ -217,6 +220,21 @@ def _upload_max_bytes(env: Mapping[str, str]) -> int:
     text = env.get("JALON_UPLOAD_MAX_MB", "20").strip()
     if not text.isdigit() or not 1 <= int(text) <= 2048:
         raise ConfigError("JALON_UPLOAD_MAX_MB must be a whole number of megabytes from 1 to 2048")
+    return int(text) * 1024 * 1024
+
+
+def _upload_quota_bytes(env: Mapping[str, str]) -> int:
+    """Return the bytes a learner's work at one placement may keep, from megabytes.
+
+    At least one file of the largest size must fit, else no file of that size ever could.
+    """
+    largest = _upload_max_bytes(env) // (1024 * 1024)
+    text = env.get("JALON_UPLOAD_QUOTA_MB", str(max(100, largest))).strip()
+    if not text.isdigit() or not largest <= int(text) <= 102_400:
+        raise ConfigError(
+            "JALON_UPLOAD_QUOTA_MB must be a whole number of megabytes from "
+            f"JALON_UPLOAD_MAX_MB ({largest}) to 102400"
+        )
     return int(text) * 1024 * 1024
 
 

@@ -7,6 +7,7 @@ import logging
 import click
 
 from lti_tool.cli.database import db
+from lti_tool.cli.files import files
 from lti_tool.cli.grades import grades
 from lti_tool.cli.lti import keys
 from lti_tool.cli.platforms import platform
@@ -24,5 +25,5 @@ def main() -> None:
     )
 
 
-for command in (db, serve, demo, referentiel, platform, keys, xapi, grades):
+for command in (db, serve, demo, referentiel, platform, keys, xapi, grades, files):
     main.add_command(command)

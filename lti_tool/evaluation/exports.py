@@ -7,10 +7,12 @@ CSV: UTF-8 with a byte-order mark, so Excel opens accents correctly, and ``;`` a
 separator, because Excel in a French locale (where ``,`` is the decimal mark) splits on
 ``;`` by default; LibreOffice and pandas read it too when told the separator.
 
-A cell an attacker controls (a name from the LMS) could start with ``=``, ``+``, ``-`` or
-``@`` and run as a formula when the file is opened (CSV injection): such cells get a
-leading apostrophe, which spreadsheets show as plain text. In XLSX, openpyxl would store
-such a string as a formula, so the same neutralisation applies.
+A cell an attacker controls (a name from the LMS) could read as a formula when the file is
+opened (CSV injection). In CSV, such text cells get a leading apostrophe, which spreadsheets
+take as "text" (:mod:`referentiel.exports.spreadsheet` says which leads count). In XLSX every
+text cell is written with the string type, so nothing in it is ever a formula and no
+apostrophe shows; characters XML 1.0 cannot hold (control characters) are dropped there.
+Numbers Jalon writes itself (the count of competencies acquired) stay numbers in both.
 """
 
 from __future__ import annotations
@@ -22,16 +24,16 @@ from dataclasses import dataclass
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Font
 
 from lti_tool.evaluation.matrix import Matrix
+from referentiel.exports.spreadsheet import neutralise
 from referentiel.rules import Status
 
 CSV_SEPARATOR = ";"
 CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-# Tab and carriage return too: some spreadsheets strip them and then read the formula.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -44,11 +46,6 @@ class ExportLabels:
     unnamed: str  # a learner the platform sent no name for; formatted with ``id``
     competency_status: Mapping[Status, str]
     bloc_status: Mapping[Status, str]
-
-
-def neutralise(value: str) -> str:
-    """Return a cell's text that no spreadsheet will run as a formula."""
-    return "'" + value if value.startswith(_FORMULA_STARTS) else value
 
 
 def _header(matrix: Matrix, labels: ExportLabels) -> list[str]:
@@ -64,7 +61,7 @@ def _rows(matrix: Matrix, labels: ExportLabels) -> Iterator[list[str | int]]:
     competency, bloc_status = labels.competency_status, labels.bloc_status
     for row in matrix.rows:
         name = row.learner.display_name or labels.unnamed % {"id": row.learner.id}
-        cells: list[str | int] = [neutralise(name)]
+        cells: list[str | int] = [name]
         for bloc in row.blocs:
             cells.extend(competency[status] for status in bloc.competencies)
             cells.append(bloc_status[bloc.status])
@@ -77,7 +74,8 @@ def matrix_csv(matrix: Matrix, labels: ExportLabels) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=CSV_SEPARATOR, lineterminator="\r\n")
     writer.writerow([neutralise(column) for column in _header(matrix, labels)])
-    writer.writerows(_rows(matrix, labels))
+    for cells in _rows(matrix, labels):
+        writer.writerow([neutralise(cell) if isinstance(cell, str) else cell for cell in cells])
     return buffer.getvalue().encode("utf-8-sig")
 
 
@@ -89,15 +87,25 @@ def matrix_xlsx(matrix: Matrix, labels: ExportLabels, title: str) -> bytes:
     sheet.column_dimensions["A"].width = 32
     header = []
     for column in _header(matrix, labels):
-        cell = WriteOnlyCell(sheet, value=neutralise(column))
+        cell = _cell(sheet, column)
         cell.font = Font(bold=True)
         header.append(cell)
     sheet.append(header)
     for cells in _rows(matrix, labels):
-        sheet.append(cells)
+        sheet.append([_cell(sheet, value) for value in cells])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def _cell(sheet: object, value: str | int) -> Cell:
+    """Return a cell holding text as a string, whatever it starts with; numbers as numbers."""
+    if not isinstance(value, str):
+        return WriteOnlyCell(sheet, value=value)
+    cell = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("", value))
+    # openpyxl takes text starting with "=" for a formula; the string type writes it as text.
+    cell.data_type = "s"
+    return cell
 
 
 def _sheet_title(title: str) -> str:

@@ -1,28 +1,39 @@
-"""Files learners hand in: where their bytes live, and what is accepted.
+"""Files learners hand in: what is accepted, the names shown, and the life of their bytes.
 
 The bytes are named by a random key, never by the name the browser sent, so no uploaded
-name can reach a path; the name is only cleaned for display. A :class:`FileStorage` keeps
-the bytes: a directory under the instance folder in production, a dict in tests;
-``create_app(file_storage=...)`` chooses, like the LMS services.
+name can reach a path; the name is only cleaned for display. A
+:class:`~lti_tool.evaluation.storage.FileStorage` keeps the bytes: a directory under the
+instance folder in production, a dict in tests; ``create_app(file_storage=...)`` chooses,
+like the LMS services.
+
+Bytes follow the transaction that refers to them: the bytes of a new upload are deleted if
+it rolls back, and the bytes a change stopped referring to are deleted only once it commits
+(:func:`delete_after_commit`), so a rollback never loses bytes a row still names. What a
+crash leaves behind is swept by ``jalon files purge`` (:func:`sweep`).
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import os
-import secrets
-import tempfile
+import datetime as dt
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import BinaryIO
 
+import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
+from sqlalchemy.orm import Session
 
-CHUNK = 64 * 1024
+from lti_tool.evaluation.models import SubmissionFile
+from lti_tool.evaluation.storage import (
+    FileStorage,
+    LocalFileStorage,
+    StoredBytes,
+    TooLarge,
+)
+
 MAX_NAME = 200
 # What a download is served as: known harmless types, everything else as plain bytes. The
 # browser saves it anyway (Content-Disposition: attachment), and nosniff keeps it that way.
@@ -50,31 +61,6 @@ CONTENT_TYPES = {
 OCTET_STREAM = "application/octet-stream"
 
 
-class FileStorage(Protocol):
-    """Where the bytes of handed-in files are kept, by key."""
-
-    def save(self, stream: BinaryIO, max_bytes: int) -> StoredBytes:
-        """Store a stream under a new key; raise :class:`TooLarge` past ``max_bytes``."""
-        ...
-
-    def read(self, key: str) -> bytes:
-        """Return the bytes stored under a key; raise ``KeyError`` if there are none."""
-        ...
-
-    def delete(self, key: str) -> None:
-        """Forget the bytes of a key (nothing happens if there are none)."""
-        ...
-
-
-@dataclass(frozen=True)
-class StoredBytes:
-    """What storing a stream produced."""
-
-    key: str
-    size: int
-    sha256: str
-
-
 @dataclass(frozen=True)
 class Upload:
     """A file as the form sent it: the name the browser gave, and its bytes."""
@@ -94,101 +80,24 @@ class StoredFile:
 
 @dataclass(frozen=True)
 class UploadRules:
-    """How large a file may be and which extensions are accepted."""
+    """How large a file may be, which extensions are accepted, how much a learner may keep.
+
+    ``quota_bytes`` bounds the bytes a learner's work at one placement keeps on disk: every
+    stored file of every version, each stored file counted once (versions share them).
+    """
 
     max_bytes: int
     types: frozenset[str]
-
-
-class TooLarge(Exception):  # noqa: N818 (a limit reached, not a programming error)
-    """A stream went past the size limit; nothing of it was kept."""
+    quota_bytes: int = 100 * 1024 * 1024
 
 
 class UploadRefused(ValueError):  # noqa: N818 (a refusal, like LaunchRejected)
     """A file was refused; the message names it and says why."""
 
 
-def new_key() -> str:
-    """Return a random storage key (64 hex characters)."""
-    return secrets.token_hex(32)
-
-
-def _copy(stream: BinaryIO, out: BinaryIO, max_bytes: int) -> tuple[int, str]:
-    digest, size = hashlib.sha256(), 0
-    while chunk := stream.read(CHUNK):
-        size += len(chunk)
-        if size > max_bytes:
-            raise TooLarge
-        digest.update(chunk)
-        out.write(chunk)
-    return size, digest.hexdigest()
-
-
-class LocalFileStorage:
-    """Bytes in files of a directory, each named by its key, written atomically."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-    def _path(self, key: str) -> Path:
-        if len(key) != 64 or not all(c in "0123456789abcdef" for c in key):
-            raise KeyError(key)
-        # Two levels keep directories small once there are many files.
-        return self.root / key[:2] / key
-
-    def save(self, stream: BinaryIO, max_bytes: int) -> StoredBytes:
-        """Write to a temporary file beside the target, then rename it into place."""
-        key = new_key()
-        path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
-        try:
-            with os.fdopen(handle, "wb") as out:
-                size, digest = _copy(stream, out, max_bytes)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(temporary, path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(temporary)
-            raise
-        return StoredBytes(key, size, digest)
-
-    def read(self, key: str) -> bytes:
-        """Return the bytes of a key."""
-        try:
-            return self._path(key).read_bytes()
-        except FileNotFoundError:
-            raise KeyError(key) from None
-
-    def delete(self, key: str) -> None:
-        """Remove the file of a key."""
-        with contextlib.suppress(FileNotFoundError, KeyError):
-            self._path(key).unlink()
-
-
-class MemoryFileStorage:
-    """Bytes in a dict, for tests."""
-
-    def __init__(self) -> None:
-        self.files: dict[str, bytes] = {}
-
-    def save(self, stream: BinaryIO, max_bytes: int) -> StoredBytes:
-        """Keep the bytes of a stream, unless it is too large."""
-        data = stream.read(max_bytes + 1)
-        if len(data) > max_bytes:
-            raise TooLarge
-        key = new_key()
-        self.files[key] = data
-        return StoredBytes(key, len(data), hashlib.sha256(data).hexdigest())
-
-    def read(self, key: str) -> bytes:
-        """Return the bytes of a key."""
-        return self.files[key]
-
-    def delete(self, key: str) -> None:
-        """Forget a key."""
-        self.files.pop(key, None)
+def uploads_folder(instance_path: Path) -> Path:
+    """Return the folder of the local storage: ``uploads`` in the instance folder."""
+    return Path(instance_path) / "uploads"
 
 
 def file_storage() -> FileStorage:
@@ -197,15 +106,17 @@ def file_storage() -> FileStorage:
     if storage is None:
         storage = current_app.extensions["jalon.services"].get("file_storage")
         if storage is None:
-            storage = LocalFileStorage(Path(current_app.config["JALON"].instance_path) / "uploads")
+            storage = LocalFileStorage(uploads_folder(current_app.config["JALON"].instance_path))
         current_app.extensions["jalon.file_storage"] = storage
     return storage
 
 
 def upload_rules() -> UploadRules:
-    """Return the app's limits on uploads (``JALON_UPLOAD_MAX_MB``, ``JALON_UPLOAD_TYPES``)."""
+    """Return the app's limits on uploads (``JALON_UPLOAD_MAX_MB``, ``_TYPES``, ``_QUOTA_MB``)."""
     settings = current_app.config["JALON"]
-    return UploadRules(settings.upload_max_bytes, frozenset(settings.upload_types))
+    return UploadRules(
+        settings.upload_max_bytes, frozenset(settings.upload_types), settings.upload_quota_bytes
+    )
 
 
 def clean_name(raw: str) -> str:
@@ -243,6 +154,15 @@ def check_type(raw_name: str, rules: UploadRules) -> str | None:
     name = clean_name(raw_name)
     if extension_of(name) in rules.types:
         return None
+    if not extension_of(name):
+        return str(
+            _(
+                "« %(name)s » n’a pas d’extension (comme .pdf) : renommez le fichier avec "
+                "l’extension de son type (types acceptés : %(types)s).",
+                name=name,
+                types=", ".join(sorted(rules.types)),
+            )
+        )
     return str(
         _(
             "« %(name)s » : ce type de fichier n’est pas accepté (types acceptés : %(types)s).",
@@ -253,31 +173,52 @@ def check_type(raw_name: str, rules: UploadRules) -> str | None:
 
 
 def store_all(
-    storage: FileStorage, uploads: Sequence[Upload], rules: UploadRules
+    storage: FileStorage, uploads: Sequence[Upload], rules: UploadRules, used_bytes: int = 0
 ) -> list[StoredFile]:
-    """Store every file, or none: raise :class:`UploadRefused` naming the first refused."""
+    """Store every file, or none: raise :class:`UploadRefused` naming the first refused.
+
+    ``used_bytes`` is what the learner's work already keeps on disk: a file that would take
+    it past the quota is refused like a file past the size limit, while it streams in.
+    """
+    for upload in uploads:
+        refusal = check_type(upload.raw_name, rules)
+        if refusal:
+            raise UploadRefused(refusal)
     stored: list[StoredFile] = []
     try:
         for upload in uploads:
-            refusal = check_type(upload.raw_name, rules)
-            if refusal:
-                raise UploadRefused(refusal)
             name = clean_name(upload.raw_name)
+            room = rules.quota_bytes - used_bytes - sum(file.stored.size for file in stored)
             try:
-                kept = storage.save(upload.stream, rules.max_bytes)
+                kept = storage.save(upload.stream, max(0, min(rules.max_bytes, room)))
             except TooLarge:
-                raise UploadRefused(
-                    _(
-                        "« %(name)s » dépasse la taille maximale d’un fichier (%(size)s).",
-                        name=name,
-                        size=size_label(rules.max_bytes),
-                    )
-                ) from None
+                raise UploadRefused(_too_large(name, rules, used_bytes, room)) from None
             stored.append(StoredFile(name, content_type_of(name), kept))
     except BaseException:
         discard(storage, (file.stored.key for file in stored))
         raise
     return stored
+
+
+def _too_large(name: str, rules: UploadRules, used_bytes: int, room: int) -> str:
+    if room >= rules.max_bytes:
+        return str(
+            _(
+                "« %(name)s » dépasse la taille maximale d’un fichier (%(size)s).",
+                name=name,
+                size=size_label(rules.max_bytes),
+            )
+        )
+    return str(
+        _(
+            "« %(name)s » dépasse l’espace qui vous reste pour cette épreuve (%(room)s sur "
+            "%(quota)s) : rien n’a été enregistré. Retirez des fichiers du brouillon, ou "
+            "joignez un fichier plus petit.",
+            name=name,
+            room=size_label(max(0, room)),
+            quota=size_label(rules.quota_bytes),
+        )
+    )
 
 
 def discard(storage: FileStorage, keys: Iterable[str]) -> None:
@@ -286,9 +227,110 @@ def discard(storage: FileStorage, keys: Iterable[str]) -> None:
         storage.delete(key)
 
 
+def stored_bytes(files: Iterable[SubmissionFile]) -> int:
+    """Return the bytes these file rows keep on disk, each stored file counted once."""
+    return sum({file.storage_key: file.size for file in files}.values())
+
+
+@dataclass
+class _Pending:
+    """Bytes whose fate waits for the session's transaction to end."""
+
+    storage: FileStorage
+    on_commit: set[str] = field(default_factory=set)
+    on_rollback: set[str] = field(default_factory=set)
+
+    def committed(self, _session: Session) -> None:
+        discard(self.storage, sorted(self.on_commit))
+        self.on_commit.clear()
+        self.on_rollback.clear()
+
+    def rolled_back(self, _session: Session) -> None:
+        discard(self.storage, sorted(self.on_rollback))
+        self.on_commit.clear()
+        self.on_rollback.clear()
+
+
+def _pending(session: Session, storage: FileStorage) -> _Pending:
+    pending: _Pending | None = session.info.get("jalon.files.pending")
+    if pending is None or pending.storage is not storage:
+        pending = _Pending(storage)
+        session.info["jalon.files.pending"] = pending
+        sa.event.listen(session, "after_commit", pending.committed)
+        sa.event.listen(session, "after_rollback", pending.rolled_back)
+    return pending
+
+
+def discard_on_rollback(session: Session, storage: FileStorage, keys: Iterable[str]) -> None:
+    """Delete the bytes of new uploads if the transaction that names them rolls back."""
+    _pending(session, storage).on_rollback.update(keys)
+
+
+def delete_after_commit(session: Session, storage: FileStorage, keys: Iterable[str]) -> None:
+    """Delete the bytes of keys no row names any more, once the transaction commits.
+
+    The rows were deleted (and flushed) in this transaction; a key some row still names,
+    in this or another version, is kept. Nothing else adds a row for a key no row names
+    (a new draft copies the rows of a version handed in), so the check cannot go stale.
+    """
+    keys = set(keys)
+    if not keys:
+        return
+    named = set(
+        session.scalars(
+            sa.select(SubmissionFile.storage_key)
+            .where(SubmissionFile.storage_key.in_(sorted(keys)))
+            .distinct()
+        )
+    )
+    _pending(session, storage).on_commit.update(keys - named)
+
+
+@dataclass
+class SweepReport:
+    """What a sweep of the storage found and removed."""
+
+    files: int = 0
+    bytes: int = 0
+    partial: int = 0
+    partial_bytes: int = 0
+    kept: int = 0
+
+
+def sweep(
+    session: Session, storage: FileStorage, older_than: dt.datetime, *, dry_run: bool = False
+) -> SweepReport:
+    """Remove stored bytes no row names, and partial writes, last changed before ``older_than``.
+
+    Younger entries are left alone: an upload in flight has stored its bytes before the
+    transaction that names them commits. The keys rows name are read first, in one pass
+    (memory grows with the number of files, about 120 bytes each); a key named after that
+    read is either young or was already named (a new draft copies a version's rows).
+    """
+    named = set(
+        session.scalars(
+            sa.select(SubmissionFile.storage_key).distinct().execution_options(yield_per=10_000)
+        )
+    )
+    report = SweepReport()
+    for entry in storage.entries():
+        if entry.modified >= older_than or (not entry.is_partial and entry.name in named):
+            report.kept += 1
+            continue
+        if not dry_run:
+            storage.remove(entry)
+        if entry.is_partial:
+            report.partial += 1
+            report.partial_bytes += entry.size
+        else:
+            report.files += 1
+            report.bytes += entry.size
+    return report
+
+
 def size_label(size: int) -> str:
     """Return a size for people: "20 Mo", "350 ko" ("MB"/"kB" in English)."""
     if size >= 1024 * 1024:
         megabytes = format(size / (1024 * 1024), ".3g")
         return str(_("%(num)s Mo", num=megabytes))
-    return str(_("%(num)s ko", num=str(max(1, round(size / 1024)))))
+    return str(_("%(num)s ko", num=str(max(1, round(size / 1024)) if size else 0)))

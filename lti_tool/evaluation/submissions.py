@@ -20,12 +20,14 @@ from sqlalchemy.orm import Session, selectinload
 
 from lti_tool.evaluation import statements
 from lti_tool.evaluation.files import (
-    FileStorage,
     StoredFile,
     Upload,
     UploadRules,
+    delete_after_commit,
     discard,
+    discard_on_rollback,
     store_all,
+    stored_bytes,
 )
 from lti_tool.evaluation.models import (
     Evaluation,
@@ -36,6 +38,7 @@ from lti_tool.evaluation.models import (
     SubmissionVersion,
 )
 from lti_tool.evaluation.placement import Placement
+from lti_tool.evaluation.storage import FileStorage
 from xapi.columns import utcnow
 
 MAX_FILES = 10
@@ -145,6 +148,13 @@ def draft_of(submission: Submission) -> SubmissionVersion | None:
     return None
 
 
+def kept_bytes(submission: Submission | None) -> int:
+    """Return the bytes the learner's work keeps on disk: each stored file once, all versions."""
+    if submission is None:
+        return 0
+    return stored_bytes(file for version in submission.versions for file in version.files)
+
+
 def handed_in(submission: Submission | None) -> list[SubmissionVersion]:
     """Return the versions handed in, the latest first."""
     if submission is None:
@@ -219,14 +229,22 @@ def save_draft(
     rules: UploadRules,
     now: dt.datetime,
 ) -> SubmissionVersion:
-    """Write the form into the draft; store its new files, or none if one is refused."""
+    """Write the form into the draft; store its new files, or none if one is refused.
+
+    The learner's quota counts the bytes their work at this placement keeps once the files
+    to remove are gone. Bytes no row names any more are deleted when the transaction
+    commits; new bytes are deleted if it rolls back.
+    """
     _claim(session, submission, revision, now)
+    existing = draft_of(submission)
+    before = {file.storage_key for file in existing.files} if existing else set()
     draft = _open_draft(session, submission, change.removed_file_ids)
     if len(draft.files) + len(change.uploads) > MAX_FILES:
         raise SubmissionRefused(
             _("Joignez au plus %(num)d fichiers à une version.", num=MAX_FILES), "files"
         )
-    stored: list[StoredFile] = store_all(storage, change.uploads, rules)
+    stored: list[StoredFile] = store_all(storage, change.uploads, rules, kept_bytes(submission))
+    discard_on_rollback(session, storage, (file.stored.key for file in stored))
     try:
         draft.text = change.text
         draft.links = list(change.links)
@@ -244,6 +262,7 @@ def save_draft(
     except BaseException:
         discard(storage, (file.stored.key for file in stored))
         raise
+    delete_after_commit(session, storage, before - {file.storage_key for file in draft.files})
     return draft
 
 

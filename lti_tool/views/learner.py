@@ -154,6 +154,7 @@ def _page(
     framework = placement.framework
     assert framework is not None  # noqa: S101 (is_evaluable)
     english = str(get_locale()) == "en"
+    rules = files.upload_rules()
     return render_template(
         "learner/epreuve.html",
         launch=launch,
@@ -180,8 +181,10 @@ def _page(
         is_closed=submission is not None and submission.status == "evaluated",
         errors=errors or {},
         posted=posted,
-        rules=files.upload_rules(),
-        max_size=files.size_label(files.upload_rules().max_bytes),
+        rules=rules,
+        max_size=files.size_label(rules.max_bytes),
+        quota_size=files.size_label(rules.quota_bytes),
+        used_size=files.size_label(submissions.kept_bytes(submission)),
         max_links=MAX_LINKS,
         saved=request.args.get("fait"),
     )
@@ -283,8 +286,10 @@ def download(file_id: int) -> Response:
 def _attachment(data: bytes, name: str) -> Response:
     """Return bytes to save, never to display: a safe type, attachment, no sniffing."""
     response = Response(data, content_type=files.content_type_of(name))
+    # RFC 6266: a plain-ASCII quoted fallback for old clients (no quote, backslash or "%",
+    # which some decode), then the exact name in RFC 5987 form, which browsers prefer.
     fallback = "".join(
-        c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in name
+        c if c.isascii() and c.isprintable() and c not in '"\\%' else "_" for c in name
     )
     response.headers["Content-Disposition"] = (
         f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"

@@ -18,6 +18,12 @@ competency framework). What this module relies on, from Moodle's source:
   none; ``Rule outcome`` 2 is ``OUTCOME_COMPLETE`` of ``core_competency``'s ``competency``;
 - ``classes/framework_exporter.php`` writes rule-less competencies with outcome 0 and config
   ``null``, and nothing in the scale columns of rows that inherit the framework's scale.
+
+Cells are written as Moodle reads them, except text that a spreadsheet would run as a formula
+(a title starting with ``=``…), which gets a leading apostrophe
+(:mod:`referentiel.exports.spreadsheet`): the file is often opened in Excel before it is
+imported. Codes and descriptions never need it (a code starts with a letter or a digit, a
+description with ``<p>``).
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import json
 from collections.abc import Iterator
 from html import escape
 
+from referentiel.exports.spreadsheet import neutralise
 from referentiel.identifiers import item_id
 from referentiel.iris import Kind, framework_iri, item_iri
 from referentiel.model import Bloc, Competency, Framework
@@ -69,7 +76,7 @@ def dump_moodle_csv(framework: Framework, base_url: str | None = None) -> str:
     out = io.StringIO()
     writer = csv.writer(out, quoting=csv.QUOTE_MINIMAL)
     writer.writerow(HEADER)
-    writer.writerows(_rows(framework, base_url))
+    writer.writerows([neutralise(cell) for cell in row] for row in _rows(framework, base_url))
     return out.getvalue()
 
 
@@ -118,7 +125,11 @@ def _rows(framework: Framework, base_url: str | None) -> Iterator[list[str]]:
         HTML_FORMAT,
         scale_values(framework),
         scale_configuration(framework),
-        "", "", "", "", "",
+        "",
+        "",
+        "",
+        "",
+        "",
         "1",
         TAXONOMY,
     ]
@@ -139,7 +150,8 @@ def _bloc_row(framework: Framework, bloc: Bloc, base_url: str | None) -> list[st
         shorten(f"{bloc.code} — {bloc.title}"),
         description,
         HTML_FORMAT,
-        "", "",
+        "",
+        "",
         RULE_ALL,
         OUTCOME_COMPLETE,
         "null",
@@ -164,7 +176,8 @@ def _competency_row(
         shorten(f"{competency.code} — {competency.statement}"),
         description,
         HTML_FORMAT,
-        "", "",
+        "",
+        "",
         "",
         OUTCOME_NONE,
         "null",

@@ -16,13 +16,7 @@ from lti_tool import create_app
 from lti_tool.config import Settings
 from lti_tool.db import Database
 from lti_tool.evaluation import files, submissions
-from lti_tool.evaluation.files import (
-    LocalFileStorage,
-    MemoryFileStorage,
-    Upload,
-    UploadRefused,
-    UploadRules,
-)
+from lti_tool.evaluation.files import Upload, UploadRefused, UploadRules
 from lti_tool.evaluation.models import (
     EvaluationStatus,
     Submission,
@@ -30,6 +24,7 @@ from lti_tool.evaluation.models import (
     SubmissionVersion,
 )
 from lti_tool.evaluation.placement import Placement, placement_of
+from lti_tool.evaluation.storage import LocalFileStorage, MemoryFileStorage
 from lti_tool.evaluation.submissions import (
     DraftChange,
     Seat,
@@ -371,3 +366,33 @@ def test_create_app_takes_the_file_storage_it_is_given(
         local = files.file_storage()
         assert isinstance(local, LocalFileStorage)
         assert local.root == settings.instance_path / "uploads"
+
+
+def test_item6_new_bytes_are_deleted_when_the_change_rolls_back(
+    session: Session, storage: MemoryFileStorage
+) -> None:
+    seat, placement = _seat(session)
+    _save(session, storage, seat, placement, DraftChange("x", uploads=(_pdf(),)))
+    assert len(storage.files) == 1
+
+    session.rollback()
+
+    assert storage.files == {}
+
+
+def test_item6_bytes_of_a_removed_file_go_only_when_the_change_commits(
+    session: Session, storage: MemoryFileStorage
+) -> None:
+    seat, placement = _seat(session)
+    work = _save(session, storage, seat, placement, DraftChange("x", uploads=(_pdf(),)))
+    session.commit()
+    [kept] = storage.files
+    file_id = work.versions[-1].files[0].id
+
+    _save(
+        session, storage, seat, placement, DraftChange("x", removed_file_ids=frozenset({file_id}))
+    )
+    assert list(storage.files) == [kept]  # flushed, not committed: the row may come back
+    session.commit()
+
+    assert storage.files == {}
