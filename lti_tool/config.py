@@ -52,6 +52,8 @@ class Settings:
     key_grace_days: int = 7
     # How long a process may reuse a registration it read (JALON_REGISTRATION_CACHE_SECONDS).
     registration_cache_seconds: int = 10
+    # The longest a launch's session lasts, however active (JALON_SESSION_MAX_HOURS).
+    session_max_hours: int = 10
     admin_token: str | None = None
     default_locale: str = "fr"
     is_demo: bool = False
@@ -107,6 +109,7 @@ class Settings:
             redis_url=env.get("JALON_REDIS_URL") or None,
             key_grace_days=_key_grace_days(env),
             registration_cache_seconds=_registration_cache_seconds(env),
+            session_max_hours=_session_max_hours(env),
             admin_token=_admin_token(env, instance, demo),
             default_locale=locale,
             is_demo=demo,
@@ -144,6 +147,14 @@ def _registration_cache_seconds(env: Mapping[str, str]) -> int:
         raise ConfigError(
             "JALON_REGISTRATION_CACHE_SECONDS must be a whole number of seconds from 0 to 300"
         )
+    return int(text)
+
+
+def _session_max_hours(env: Mapping[str, str]) -> int:
+    """Return how many hours a launch's session may last: a working day, then a relaunch."""
+    text = env.get("JALON_SESSION_MAX_HOURS", "10").strip()
+    if not text.isdigit() or not 1 <= int(text) <= 24:
+        raise ConfigError("JALON_SESSION_MAX_HOURS must be a whole number of hours from 1 to 24")
     return int(text)
 
 

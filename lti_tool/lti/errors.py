@@ -201,8 +201,9 @@ REASONS: dict[str, Reason] = {
         401,
         _("Votre session Jalon a expiré."),
         _(
-            "Relancez l’activité depuis la plateforme ; une session dure deux heures après "
-            "le dernier passage."
+            "Rouvrez l’activité depuis la plateforme (Moodle, Canvas, Open edX…) : une session "
+            "Jalon prend fin deux heures après le dernier passage, et au plus tard une journée "
+            "de travail après l’ouverture de l’activité."
         ),
     ),
     "LTI_ROLE_FORBIDDEN": Reason(

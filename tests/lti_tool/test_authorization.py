@@ -347,7 +347,9 @@ def _csrf(world: World, token: str | None) -> str:
     """Return a valid CSRF token for the launch a session token names (or for nobody)."""
     with world.app.test_request_context():
         if token is not None:
-            csrf.set_principal(f"lti:{lti_session._serializer().loads(token)}")
+            found = lti_session.read(token)
+            assert found is not None
+            csrf.set_principal(f"lti:{found.launch_id}")
         return csrf.generate()
 
 

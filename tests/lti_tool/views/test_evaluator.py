@@ -254,7 +254,9 @@ def test_the_jury_sees_the_published_decisions_and_a_third_is_refused(
 def _csrf(app: Flask, token: str) -> str:
     """Return a valid CSRF token for the launch a session token names."""
     with app.test_request_context():
-        csrf.set_principal(f"lti:{lti_session._serializer().loads(token)}")
+        found = lti_session.read(token)
+        assert found is not None
+        csrf.set_principal(f"lti:{found.launch_id}")
         return csrf.generate()
 
 
