@@ -210,8 +210,9 @@ REASONS: dict[str, Reason] = {
         403,
         _("Votre rôle dans ce cours ne donne pas accès à cette page."),
         _(
-            "Les pages d’évaluation sont réservées aux enseignants, tuteurs, concepteurs et "
-            "administrateurs du cours dans la plateforme."
+            "Les pages d’évaluation sont réservées aux enseignants, concepteurs et "
+            "administrateurs du cours dans la plateforme, et à ses assistants d’enseignement "
+            "quand le cours le permet ; les réglages du cours, à ses enseignants."
         ),
     ),
 }

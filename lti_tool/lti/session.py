@@ -24,6 +24,8 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from markupsafe import Markup
 
 from lti_tool import csrf
+from lti_tool.db import db_session
+from lti_tool.evaluation.course import teaching_assistants_evaluate
 from lti_tool.lti.errors import LaunchRejected
 from lti_tool.lti.launch import CLAIM, LAUNCH_TTL, launch_key
 from lti_tool.lti.roles import Roles, parse
@@ -227,15 +229,48 @@ def learner_required(view: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def can_evaluate(launch: LaunchSession) -> bool:
+    """Return whether the launched user evaluates in their course.
+
+    Staff do; a teaching assistant (without the Learner role, see ``roles``) does where the
+    course allows it, which it does unless its instructors said no; nobody anonymous does.
+    """
+    if launch.is_anonymous or not launch.roles.is_staff:
+        return False
+    if not launch.roles.is_teaching_assistant:
+        return True
+    return teaching_assistants_evaluate(db_session(), launch.context_pk)
+
+
+def can_configure(launch: LaunchSession) -> bool:
+    """Return whether the launched user sets up their course: staff, not an assistant."""
+    return can_evaluate(launch) and not launch.roles.is_teaching_assistant
+
+
 def staff_required(view: F) -> F:
-    """Let through an instructor, teaching assistant, content developer or administrator."""
+    """Let through who evaluates in the launch's course (see ``can_evaluate``)."""
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         session = current()
         if session is None:
             raise LaunchRejected("LTI_SESSION_EXPIRED")
-        if not session.roles.is_staff or session.is_anonymous:
+        if not can_evaluate(session):
+            raise LaunchRejected("LTI_ROLE_FORBIDDEN")
+        return view(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def instructor_required(view: F) -> F:
+    """Let through who sets up the launch's course (see ``can_configure``)."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        session = current()
+        if session is None:
+            raise LaunchRejected("LTI_SESSION_EXPIRED")
+        if not can_configure(session):
             raise LaunchRejected("LTI_ROLE_FORBIDDEN")
         return view(*args, **kwargs)
 

@@ -107,6 +107,7 @@ ROUTES = (
     Route("progress.learner", "GET", STAFF, lambda i: f"/classe/apprenants/{i.learner}"),
     Route("progress.course_settings", "GET", STAFF, _fixed("/cours/reglages")),
     Route("progress.course_settings", "POST", STAFF, _fixed("/cours/reglages")),
+    Route("progress.teaching_assistants", "POST", STAFF, _fixed("/cours/reglages/assistants")),
     Route("matrix.matrix", "GET", STAFF, _fixed("/classe/")),
     Route("matrix.matrix_csv", "GET", STAFF, _fixed("/classe/matrice.csv")),
     Route("matrix.matrix_xlsx", "GET", STAFF, _fixed("/classe/matrice.xlsx")),
@@ -555,7 +556,7 @@ def _post_naming_another_course(world: World, route: Route, target: str) -> None
     """Post a form that names no course with another course's ids: only c1 changes."""
     staff, foreign = world.courses["c1"].people["s"], world.courses[target].ids("b")
     data = {name: str(dataclasses.asdict(foreign)[field]) for name, field in QUERIES.items()}
-    data.update(csrf_token=_csrf(world, staff.token), method="latest")
+    data.update(csrf_token=_csrf(world, staff.token), method="latest", teaching_assistants="oui")
     before = {name: _course_rows(world, c.context) for name, c in world.courses.items()}
     response = world.request(route, route.path(foreign), token=staff.token, data=data)
     assert response.status_code == 303, response.get_data(as_text=True)

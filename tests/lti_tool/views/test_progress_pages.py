@@ -310,3 +310,25 @@ def test_settings_errors_pass_axe(
     )
     assert "Rien n’a été enregistré" in chromium.page_source
     assert_accessible(chromium, "settings with errors")
+
+
+def test_item9_assistants_setting_errors_pass_axe(
+    chromium: WebDriver, live_url: str, lms: Browser, moodle: TestPlatform
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    staff = launch(lms, moodle, "instructor")
+    chromium.get(f"{live_url}/cours/reglages?lt={staff}")
+    assert_accessible(chromium, "settings with the assistants form")
+    # No answer at all (a form tampered with): the server names the field.
+    chromium.execute_script(
+        "document.querySelectorAll('input[name=teaching_assistants]')"
+        ".forEach(function (radio) { radio.checked = false; });"
+    )
+    chromium.find_element(By.CSS_SELECTOR, "form[aria-labelledby=titre-assistants] button").click()
+    WebDriverWait(chromium, 10).until(
+        lambda driver: driver.find_elements(By.CSS_SELECTOR, ".error-summary")
+    )
+    assert "répondez oui ou non" in chromium.page_source
+    assert_accessible(chromium, "assistants form with errors")
