@@ -24,7 +24,7 @@ from werkzeug.test import TestResponse
 
 from lti_tool import create_app, csrf
 from lti_tool.config import Settings
-from lti_tool.db import Base, Database
+from lti_tool.db import Database
 from lti_tool.evaluation import models
 from lti_tool.evaluation.files import MemoryFileStorage
 from lti_tool.frameworks import install_bundled
@@ -32,10 +32,10 @@ from lti_tool.lti import session as lti_session
 from lti_tool.lti.roles import parse
 from lti_tool.services import Member
 from lti_tool.services.memory import InMemoryGrades, InMemoryRoster
+from tests.database_rows import every_row
 from tests.lti_tool.lti.conftest import key_server, moodle
 from tests.lti_tool.lti.platforms import CLAIM, LIS, Browser, TestPlatform, landing_token
 from tests.lti_tool.test_authorization import ROUTES, STAFF, Ids
-from xapi.outbox import outbox
 
 __all__ = ["key_server", "moodle"]
 
@@ -113,13 +113,7 @@ def _launch(course: Course, moodle: TestPlatform, sub: str, roles: list[str]) ->
 
 def _snapshot(course: Course) -> dict[str, Any]:
     """Return every row of every table, the xAPI outbox and the stored files."""
-    with course.database.engine.connect() as connection:
-        rows: dict[str, Any] = {
-            table.name: sorted(map(repr, connection.execute(sa.select(table)).all()))
-            for table in [*Base.metadata.sorted_tables, outbox]
-        }
-    rows["files"] = dict(course.storage.files)
-    return rows
+    return {**every_row(course.database), "files": dict(course.storage.files)}
 
 
 def _csrf(course: Course, token: str) -> str:

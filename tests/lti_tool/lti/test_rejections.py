@@ -12,15 +12,14 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from cryptography.hazmat.primitives import serialization
 from flask import Flask
 from werkzeug.test import TestResponse
 
-from lti_tool.db import Base, Database
+from lti_tool.db import Database
+from tests.database_rows import every_row
 from tests.lti_tool.lti.conftest import counts
 from tests.lti_tool.lti.platforms import CLAIM, Browser, TestPlatform, landing_token, new_key
-from xapi.outbox import outbox
 
 
 def _b64(data: bytes) -> str:
@@ -320,15 +319,6 @@ def test_replay_from_another_browser(
     assert counts(clean_database) == before
 
 
-def _every_row(database: Database) -> dict[str, list[str]]:
-    """Return every row of every table, the xAPI outbox included."""
-    with database.engine.connect() as connection:
-        return {
-            table.name: sorted(map(repr, connection.execute(sa.select(table)).all()))
-            for table in [*Base.metadata.sorted_tables, outbox]
-        }
-
-
 def test_item13_replay_with_the_real_state_cookie_in_another_browser(
     registered: Flask, browser: Browser, clean_database: Database, moodle: TestPlatform
 ) -> None:
@@ -338,11 +328,11 @@ def test_item13_replay_with_the_real_state_cookie_in_another_browser(
     assert name.startswith("lti1p3-")
     token = moodle.sign(moodle.claims(login.nonce))
     landing_token(browser.post_token(token, login.state))
-    before = _every_row(clean_database)
+    before = every_row(clean_database)
     thief = Browser(registered.test_client())
     thief.client.set_cookie(name, value, domain="jalon.test")
     _refused(thief.post_token(token, login.state), "LTI_NONCE_REPLAYED")
-    assert _every_row(clean_database) == before
+    assert every_row(clean_database) == before
 
 
 def test_missing_state(browser: Browser, clean_database: Database, moodle: TestPlatform) -> None:

@@ -239,14 +239,17 @@ def test_item8_refreshing_never_carries_a_session_past_a_working_day(
         fresh = _landing_link_token(page.get_data(as_text=True))
         assert fresh != token  # each visit slid the token
         token = fresh
+    depot = browser.get(f"/lti/essai/depot?lt={token}").get_data(as_text=True)
     clock[0] = launched + 10 * 3600 + 60  # 10 minutes after the last visit, past the day
     response = browser.get(f"/lti/activite?lt={token}")
     assert response.status_code == 401
     html = response.get_data(as_text=True)
     assert "LTI_SESSION_EXPIRED" in html
     assert "Rouvrez l’activité depuis la plateforme" in html
-    # The form of a page opened just before is refused as well: nothing is posted late.
-    assert browser.post("/lti/essai/depot", data={"lt": token}).status_code in {400, 401}
+    # The form of a page opened just before is refused too: its token named the session.
+    late = browser.post("/lti/essai/depot", data=_form_fields(depot))
+    assert late.status_code == 400
+    assert "work submitted" not in late.get_data(as_text=True)
 
 
 def test_item8_the_limit_follows_the_setting(

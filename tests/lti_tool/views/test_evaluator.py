@@ -14,7 +14,7 @@ from werkzeug.test import TestResponse
 
 from lti_tool import create_app, csrf
 from lti_tool.config import Settings
-from lti_tool.db import Base, Database
+from lti_tool.db import Database
 from lti_tool.evaluation.models import (
     CompetencyDecision,
     Evaluation,
@@ -29,10 +29,10 @@ from lti_tool.models import LtiResourceLink, LtiUser
 from lti_tool.services import LmsServiceError, Member, Roster
 from lti_tool.services.memory import InMemoryGrades, InMemoryRoster
 from tests.browser import assert_accessible, serving
+from tests.database_rows import every_row
 from tests.lti_tool.evaluation import factories
 from tests.lti_tool.lti.conftest import key_server, moodle
 from tests.lti_tool.lti.platforms import Browser, TestPlatform, landing_token
-from xapi.outbox import outbox
 
 if TYPE_CHECKING:
     from selenium.webdriver.remote.webdriver import WebDriver
@@ -354,14 +354,6 @@ def test_a_copy_is_graded_and_published_with_the_keyboard_alone(
         assert len(evaluation.criteria) == 36
 
 
-def _every_row(database: Database) -> dict[str, list[str]]:
-    with database.engine.connect() as connection:
-        return {
-            table.name: sorted(map(repr, connection.execute(sa.select(table)).all()))
-            for table in [*Base.metadata.sorted_tables, outbox]
-        }
-
-
 @pytest.mark.parametrize("action", ["brouillon", "publier"])
 @pytest.mark.parametrize(
     "blank",
@@ -372,7 +364,7 @@ def test_item13_an_override_justified_with_blanks_only_is_refused(
     course: Course, action: str, blank: str
 ) -> None:
     page = _page(course, course.staff).get_data(as_text=True)
-    before = _every_row(course.database)
+    before = every_row(course.database)
     posted = {
         **_grid(page),
         **_all_met(page),
@@ -385,7 +377,7 @@ def test_item13_an_override_justified_with_blanks_only_is_refused(
     text = refused.get_data(as_text=True)
     assert 'href="#justification-C2-1"' in text
     assert "Justifiez la décision qui s’écarte de la règle du référentiel." in text
-    assert _every_row(course.database) == before
+    assert every_row(course.database) == before
     # A written word is enough.
     posted["justification-C2.1"] = blank + "Sources non citées." + blank
     assert _post(course, course.staff, posted).status_code == 303
