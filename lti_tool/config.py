@@ -54,6 +54,8 @@ class Settings:
     key_grace_days: int = 7
     # How long a process may reuse a registration it read (JALON_REGISTRATION_CACHE_SECONDS).
     registration_cache_seconds: int = 10
+    # The longest a launch's session lasts, however active (JALON_SESSION_MAX_HOURS).
+    session_max_hours: int = 10
     admin_token: str | None = None
     # Absolute lifetime of an admin session, whatever the activity (JALON_ADMIN_SESSION_HOURS).
     admin_session_hours: int = 8
@@ -113,6 +115,7 @@ class Settings:
             redis_url=env.get("JALON_REDIS_URL") or None,
             key_grace_days=_key_grace_days(env),
             registration_cache_seconds=_registration_cache_seconds(env),
+            session_max_hours=_session_max_hours(env),
             admin_token=_admin_token(env, instance, demo),
             admin_session_hours=_admin_session_hours(env),
             default_locale=locale,
@@ -151,6 +154,14 @@ def _registration_cache_seconds(env: Mapping[str, str]) -> int:
         raise ConfigError(
             "JALON_REGISTRATION_CACHE_SECONDS must be a whole number of seconds from 0 to 300"
         )
+    return int(text)
+
+
+def _session_max_hours(env: Mapping[str, str]) -> int:
+    """Return how many hours a launch's session may last: a working day, then a relaunch."""
+    text = env.get("JALON_SESSION_MAX_HOURS", "10").strip()
+    if not text.isdigit() or not 1 <= int(text) <= 24:
+        raise ConfigError("JALON_SESSION_MAX_HOURS must be a whole number of hours from 1 to 24")
     return int(text)
 
 

@@ -7,7 +7,6 @@ whole file is valid, so callers never see half a framework.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -160,13 +159,20 @@ def check_references(framework: Framework) -> Iterator[tuple[PathKey, str]]:
 
     evaluated: set[str] = set()
     for e, epreuve in enumerate(framework.epreuves):
+        first: dict[str, int] = {}
         for i, code in enumerate(epreuve.competencies):
+            if code in first:
+                # Named where it repeats: a competency graded twice in one copy would count
+                # twice in the grade and the progress.
+                yield (
+                    ("epreuves", e, "competencies", i),
+                    f"lists {code} again (already epreuves[{e}].competencies[{first[code]}])",
+                )
+                continue
+            first[code] = i
             if code not in competencies:
                 yield ("epreuves", e, "competencies", i), f"names an unknown competency {code!r}"
             evaluated.add(code)
-        for code, count in Counter(epreuve.competencies).items():
-            if count > 1:
-                yield ("epreuves", e, "competencies"), f"lists {code} {count} times"
     if framework.epreuves:
         for b, bloc in enumerate(framework.blocs):
             for c, competency in enumerate(bloc.competencies):

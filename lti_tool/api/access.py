@@ -1,8 +1,9 @@
 """Who calls the API, and what they may read.
 
 The administrator token reaches every course. An LTI session token reaches only the course
-it was launched from: staff read the whole course, a learner only their own records. A
-course other than the caller's answers 404, as if it did not exist.
+it was launched from: who evaluates there (``can_evaluate``) reads the whole course, a
+learner only their own records. A course other than the caller's answers 404, as if it
+did not exist.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def caller() -> Caller:
     return Caller(
         context_id=launch.context_pk,
         user_id=launch.user_pk,
-        is_staff=launch.roles.is_staff,
+        is_staff=lti_session.can_evaluate(launch),
         custom=dict(launch.custom),
     )
 

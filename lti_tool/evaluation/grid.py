@@ -8,6 +8,7 @@ competencies a submission targets, so a field it does not know is an error.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -22,6 +23,23 @@ ACQUIRED = "acquise"
 NOT_ACQUIRED = "non_acquise"
 OVERRIDES = {"": None, ACQUIRED: True, NOT_ACQUIRED: False}
 COMMENT_MAX = 10_000
+
+
+def written(text: str) -> str:
+    """Return text without the blanks around it: spaces, and invisible marks such as U+200B.
+
+    A justification of zero-width spaces looks empty on every page: it justifies nothing.
+    """
+    start, end = 0, len(text)
+    while start < end and _is_blank(text[start]):
+        start += 1
+    while end > start and _is_blank(text[end - 1]):
+        end -= 1
+    return text[start:end]
+
+
+def _is_blank(character: str) -> bool:
+    return character.isspace() or unicodedata.category(character) == "Cf"
 
 
 def level_field(criterion_code: str) -> str:
@@ -126,7 +144,7 @@ class _GridSchema(Schema):
             justification = justification_field(competency.code)
             if (
                 data.get(_key(override_field(competency.code)))
-                and not data.get(_key(justification), "").strip()
+                and not written(data.get(_key(justification), ""))
             ):
                 errors[justification] = [
                     str(_("Justifiez la décision qui s’écarte de la règle du référentiel."))
@@ -150,7 +168,7 @@ class _GridSchema(Schema):
                 if level is not None:
                     levels[criterion.code] = level
             override = OVERRIDES[data[_key(override_field(competency.code))]]
-            justification = data[_key(justification_field(competency.code))].strip()
+            justification = written(data[_key(justification_field(competency.code))])
             decisions[competency.code] = CompetencyInput(
                 comment=data[_key(comment_field(competency.code))].strip(),
                 override=override,

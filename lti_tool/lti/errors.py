@@ -222,16 +222,18 @@ REASONS: dict[str, Reason] = {
         401,
         _("Votre session Jalon a expiré."),
         _(
-            "Relancez l’activité depuis la plateforme ; une session dure deux heures après "
-            "le dernier passage."
+            "Rouvrez l’activité depuis la plateforme (Moodle, Canvas, Open edX…) : une session "
+            "Jalon prend fin deux heures après le dernier passage, et au plus tard une journée "
+            "de travail après l’ouverture de l’activité."
         ),
     ),
     "LTI_ROLE_FORBIDDEN": Reason(
         403,
         _("Votre rôle dans ce cours ne donne pas accès à cette page."),
         _(
-            "Les pages d’évaluation sont réservées aux enseignants, tuteurs, concepteurs et "
-            "administrateurs du cours dans la plateforme."
+            "Les pages d’évaluation sont réservées aux enseignants, concepteurs et "
+            "administrateurs du cours dans la plateforme, et à ses assistants d’enseignement "
+            "quand le cours le permet ; les réglages du cours, à ses enseignants."
         ),
     ),
 }

@@ -3,7 +3,10 @@
 Inside an LMS iframe, Safari and increasingly Chrome drop Jalon's cookies. So the launch
 ends by issuing a short token (itsdangerous, signed with the app secret) that names the
 stored launch; every link carries it as ``?lt=`` and every form as a hidden field. It
-lasts two hours after the last request that refreshed it (sliding expiry).
+lasts two hours after the last request that refreshed it (sliding expiry), and never
+longer than ``JALON_SESSION_MAX_HOURS`` (10 by default) after the launch: the token signs
+the launch time too, so refreshing it cannot carry a session past a working day. After
+that the user reopens the activity from the LMS, which launches afresh.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from markupsafe import Markup
 
 from lti_tool import csrf
+from lti_tool.db import db_session
+from lti_tool.evaluation.course import teaching_assistants_evaluate
 from lti_tool.lti.errors import LaunchRejected
 from lti_tool.lti.launch import CLAIM, LAUNCH_TTL, launch_key
 from lti_tool.lti.roles import Roles, parse
@@ -42,9 +47,44 @@ def _serializer_for(secret: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(secret, salt=SALT)
 
 
-def issue(launch_id: str) -> str:
-    """Return a session token for a stored launch."""
-    return _serializer().dumps(launch_id)
+def issue(launch_id: str, launched_at: int | None = None) -> str:
+    """Return a session token for a stored launch made at ``launched_at`` (default: now)."""
+    return _serializer().dumps(
+        [launch_id, int(time.time()) if launched_at is None else launched_at]
+    )
+
+
+@dataclass(frozen=True)
+class Token:
+    """What a valid session token names: the stored launch, when it was made and signed."""
+
+    launch_id: str
+    launched_at: int
+    issued_at: float
+
+
+def read(given: str) -> Token | None:
+    """Return what a token names, or None: forged, idle too long, or the launch too old."""
+    try:
+        payload, issued = _serializer().loads(given, max_age=LAUNCH_TTL, return_timestamp=True)
+    except BadSignature:
+        return None
+    if not (
+        isinstance(payload, list)
+        and len(payload) == 2
+        and isinstance(payload[0], str)
+        and isinstance(payload[1], int)
+    ):
+        return None
+    launch_id, launched_at = payload
+    if time.time() - launched_at > _max_age():
+        return None
+    return Token(launch_id, launched_at, issued.timestamp())
+
+
+def _max_age() -> int:
+    """Return the absolute lifetime of a launch's session, in seconds."""
+    return int(current_app.config["JALON"].session_max_hours) * 3600
 
 
 def launch_locale(claims: dict[str, Any]) -> str | None:
@@ -189,15 +229,48 @@ def learner_required(view: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def can_evaluate(launch: LaunchSession) -> bool:
+    """Return whether the launched user evaluates in their course.
+
+    Staff do; a teaching assistant (without the Learner role, see ``roles``) does where the
+    course allows it, which it does unless its instructors said no; nobody anonymous does.
+    """
+    if launch.is_anonymous or not launch.roles.is_staff:
+        return False
+    if not launch.roles.is_teaching_assistant:
+        return True
+    return teaching_assistants_evaluate(db_session(), launch.context_pk)
+
+
+def can_configure(launch: LaunchSession) -> bool:
+    """Return whether the launched user sets up their course: staff, not an assistant."""
+    return can_evaluate(launch) and not launch.roles.is_teaching_assistant
+
+
 def staff_required(view: F) -> F:
-    """Let through an instructor, teaching assistant, content developer or administrator."""
+    """Let through who evaluates in the launch's course (see ``can_evaluate``)."""
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         session = current()
         if session is None:
             raise LaunchRejected("LTI_SESSION_EXPIRED")
-        if not session.roles.is_staff or session.is_anonymous:
+        if not can_evaluate(session):
+            raise LaunchRejected("LTI_ROLE_FORBIDDEN")
+        return view(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def instructor_required(view: F) -> F:
+    """Let through who sets up the launch's course (see ``can_configure``)."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        session = current()
+        if session is None:
+            raise LaunchRejected("LTI_SESSION_EXPIRED")
+        if not can_configure(session):
             raise LaunchRejected("LTI_ROLE_FORBIDDEN")
         return view(*args, **kwargs)
 
@@ -221,23 +294,23 @@ def init_app(app: Flask) -> None:
             given = request.form.get(PARAM)
         if not given:
             return
-        try:
-            launch_id, issued = _serializer().loads(
-                given, max_age=LAUNCH_TTL, return_timestamp=True
-            )
-        except BadSignature:
+        found = read(given)
+        if found is None:
             return
         store = services().store()
-        text = store.get(launch_key(str(launch_id)))
+        text = store.get(launch_key(found.launch_id))
         if text is None:
             return
-        session = _session_from(str(launch_id), text)
+        session = _session_from(found.launch_id, text)
         g.lti = session
         g.lti_token = given
-        if time.time() - issued.timestamp() > REFRESH_AFTER:
-            # Slide: a fresh token and a fresh time to live for the stored launch.
-            store.set(launch_key(session.launch_id), text, LAUNCH_TTL)
-            g.lti_token = issue(session.launch_id)
+        now = time.time()
+        if now - found.issued_at > REFRESH_AFTER:
+            # Slide: a fresh token and a fresh time to live for the stored launch, both
+            # ending by the absolute limit, which the new token carries unchanged.
+            left = int(found.launched_at + _max_age() - now) + 1
+            store.set(launch_key(session.launch_id), text, min(LAUNCH_TTL, left))
+            g.lti_token = issue(session.launch_id, found.launched_at)
         csrf.set_principal(f"lti:{session.launch_id}")
         if session.locale and not request.args.get("lang"):
             g.locale = session.locale

@@ -24,7 +24,7 @@ from pylti1p3.contrib.flask import FlaskRequest
 
 from lti_tool import csrf
 from lti_tool.db import db_session, utcnow
-from lti_tool.evaluation.placement import placement_of
+from lti_tool.evaluation.placement import Placement, placement_of
 from lti_tool.lti import keys, services, session
 from lti_tool.lti.errors import REASONS, LaunchRejected
 from lti_tool.lti.launch import CLAIM, JalonMessageLaunch, JalonOIDCLogin
@@ -233,11 +233,11 @@ def home() -> Response | str:
         and not launch.is_anonymous
         and launch.message_type == "LtiResourceLinkRequest"
     ):
-        if launch.roles.is_staff:
+        if session.can_evaluate(launch):
             return redirect(session.lti_url("evaluator.queue"), 303)
         if launch.roles.is_learner:
             return redirect(session.lti_url("learner.epreuve"), 303)
-    return render_template("lti/home.html", launch=launch, placement=placement)
+    return _home_page(launch, placement)
 
 
 @blueprint.get("/activite")
@@ -246,8 +246,16 @@ def activity() -> str:
     """Show the activity: the course, the role, and the placed épreuve with its IRIs."""
     launch = session.current()
     assert launch is not None  # noqa: S101 (lti_required)
-    placement = placement_of(db_session(), launch.custom)
-    return render_template("lti/home.html", launch=launch, placement=placement)
+    return _home_page(launch, placement_of(db_session(), launch.custom))
+
+
+def _home_page(launch: session.LaunchSession, placement: Placement | None) -> str:
+    return render_template(
+        "lti/home.html",
+        launch=launch,
+        placement=placement,
+        can_evaluate=session.can_evaluate(launch),
+    )
 
 
 def _log_refusal(exc: LaunchRejected) -> None:

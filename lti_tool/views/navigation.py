@@ -38,8 +38,10 @@ def menu() -> list[MenuItem]:
     launch = session.current()
     if launch is None or launch.is_anonymous or launch.message_type != "LtiResourceLinkRequest":
         return []
-    if launch.roles.is_staff:
+    if session.can_evaluate(launch):
         pages = STAFF_PAGES
+        if not session.can_configure(launch):
+            pages = tuple(page for page in pages if page[0] != "progress.course_settings")
     elif launch.roles.is_learner:
         pages = LEARNER_PAGES
     else:

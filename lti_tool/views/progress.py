@@ -1,4 +1,8 @@
-"""Progress pages: a learner's own record, staff's view of one learner, the course's method."""
+"""Progress pages: a learner's own record, staff's view of one learner, the course's settings.
+
+The settings (the combination method, whether teaching assistants evaluate) are the
+instructors' alone: an assistant who could change them could lift their own restriction.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,11 @@ from marshmallow import Schema, ValidationError, fields, post_load, validate
 
 from lti_tool.db import db_session, utcnow
 from lti_tool.evaluation import charts
-from lti_tool.evaluation.course import choose_method
+from lti_tool.evaluation.course import (
+    choose_method,
+    let_teaching_assistants_evaluate,
+    teaching_assistants_evaluate,
+)
 from lti_tool.evaluation.placement import placement_of
 from lti_tool.evaluation.progress import CourseMethod, course_method
 from lti_tool.evaluation.record import learner_record
@@ -24,6 +32,7 @@ from referentiel.rules import DEFAULT_MASTERY_COUNT, DEFAULT_WEIGHT, Method
 
 blueprint = Blueprint("progress", __name__)
 AVERAGES = frozenset({Method.WEIGHTED_AVERAGE, Method.DECAYING_AVERAGE})
+YES, NO = "oui", "non"
 
 
 @blueprint.get("/progression")
@@ -83,21 +92,53 @@ def method_form() -> Schema:
     return MethodForm()
 
 
+def assistants_form() -> Schema:
+    """Return the schema of the teaching assistants form, in the request's language."""
+
+    class AssistantsForm(Schema):
+        teaching_assistants = fields.String(
+            required=True,
+            validate=validate.OneOf([YES, NO], error=_("répondez oui ou non.")),
+            error_messages={"required": _("répondez oui ou non.")},
+        )
+
+        @post_load
+        def _allowed(self, data: dict[str, Any], **_kwargs: Any) -> bool:
+            return bool(data["teaching_assistants"] == YES)
+
+    return AssistantsForm()
+
+
 @blueprint.route("/cours/reglages", methods=["GET", "POST"])
-@session.staff_required
+@session.instructor_required
 def course_settings() -> ResponseReturnValue:
-    """Let staff choose how the course combines evaluations, and recompute everyone."""
+    """Let instructors choose how the course combines evaluations, and recompute everyone."""
     launch = _launch()
     if request.method == "GET":
         chosen = course_method(db_session(), launch.context_pk)
-        return _settings_page(_form_values(chosen), {}, request.args.get("recalcul"))
+        return _settings_page(launch, _form_values(chosen), {}, request.args.get("recalcul"))
     posted = _posted_fields()
     try:
         method: CourseMethod = method_form().load(posted)
     except ValidationError as error:
-        return _settings_page(dict(request.form), error.normalized_messages(), None), 400
+        return _settings_page(launch, dict(request.form), error.normalized_messages(), None), 400
     count = choose_method(db_session(), launch.context_pk, method, utcnow())
     return redirect(session.lti_url("progress.course_settings", recalcul=count), code=303)
+
+
+@blueprint.post("/cours/reglages/assistants")
+@session.instructor_required
+def teaching_assistants() -> ResponseReturnValue:
+    """Let instructors say whether the course's teaching assistants evaluate."""
+    launch = _launch()
+    posted = {k: v for k, v in request.form.items() if k == "teaching_assistants"}
+    try:
+        allowed: bool = assistants_form().load(posted)
+    except ValidationError as error:
+        chosen = _form_values(course_method(db_session(), launch.context_pk))
+        return _settings_page(launch, chosen, error.normalized_messages(), None), 400
+    let_teaching_assistants_evaluate(db_session(), launch.context_pk, allowed, utcnow())
+    return redirect(session.lti_url("progress.course_settings", assistants=YES), code=303)
 
 
 def _launch() -> Any:
@@ -123,6 +164,7 @@ def _record_page(launch: LaunchSession, learner_id: int | None, *, mine: bool) -
         "progress/record.html",
         record=record,
         mine=mine,
+        can_configure=not mine and session.can_configure(launch),
         overview=charts.blocs_chart(record),
         bloc_charts={bloc.code: charts.scores_chart(bloc) for bloc in record.blocs},
         status_label=charts.status_label,
@@ -154,11 +196,19 @@ def _form_values(chosen: CourseMethod) -> dict[str, str]:
     return values
 
 
-def _settings_page(values: dict[str, str], errors: dict[str, Any], recomputed: str | None) -> str:
+def _settings_page(
+    launch: LaunchSession,
+    values: dict[str, str],
+    errors: dict[str, Any],
+    recomputed: str | None,
+) -> str:
+    assistants = teaching_assistants_evaluate(db_session(), launch.context_pk)
     return render_template(
         "progress/settings.html",
         values=values,
         errors=errors,
         recomputed=recomputed if recomputed and recomputed.isdigit() else None,
         methods=[m.value for m in Method],
+        assistants=YES if assistants else NO,
+        assistants_saved=request.args.get("assistants") == YES,
     )

@@ -181,3 +181,36 @@ def test_an_unreadable_file_names_the_path(tmp_path: Path) -> None:
     missing = tmp_path / "absent.yaml"
     with pytest.raises(FrameworkError, match=r"absent\.yaml: 1 problem"):
         load_file(missing)
+
+
+@pytest.mark.parametrize(
+    ("listed", "expected"),
+    [
+        # Flow style: the line of the list, the index of the repeat.
+        (
+            "    competencies: [C1, C2, C1]\n",
+            [
+                "bad.yaml:39: epreuves[0].competencies[2]: "
+                "lists C1 again (already epreuves[0].competencies[0])"
+            ],
+        ),
+        # Block style: the line of the repeated item itself.
+        (
+            "    competencies:\n      - C1\n      - C2\n      - C2\n      - C1\n",
+            [
+                "bad.yaml:42: epreuves[0].competencies[2]: "
+                "lists C2 again (already epreuves[0].competencies[1])",
+                "bad.yaml:43: epreuves[0].competencies[3]: "
+                "lists C1 again (already epreuves[0].competencies[0])",
+            ],
+        ),
+    ],
+    ids=["flow", "block"],
+)
+def test_item13_an_epreuve_listing_a_competency_twice_is_refused(
+    listed: str, expected: list[str]
+) -> None:
+    anchor = "PT3H\n    competencies: [C1, C2]\n"
+    assert anchor in GOOD
+    text = GOOD.replace(anchor, "PT3H\n" + listed, 1)
+    assert problems(text) == expected

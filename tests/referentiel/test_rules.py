@@ -103,6 +103,40 @@ def test_min_criteria_rule(framework: Framework) -> None:
     assert attempt(lenient.competency("C1"), lenient.rules, {"C1-2": True}, at(0)).is_acquired
 
 
+@pytest.mark.parametrize(
+    ("met", "is_acquired"),
+    [((), False), (("C1-1",), False), (("C1-1", "C1-3"), True), (("C1-1", "C1-2", "C1-3"), True)],
+)
+def test_item13_min_criteria_at_its_lower_boundary(met: tuple[str, ...], is_acquired: bool) -> None:
+    """Two criteria of three required: one met is not enough, two are."""
+    text = (
+        GOOD.replace(
+            "scale:\n", "rules:\n  competency: min_criteria\n  min_criteria: 2\nscale:\n", 1
+        )
+        .replace(
+            "          - {code: C1-2, text: La chose est bien faite.}\n",
+            "          - {code: C1-2, text: La chose est bien faite.}\n"
+            "          - {code: C1-3, text: La chose est expliquée.}\n",
+            1,
+        )
+        .replace(  # every competency needs as many criteria as the rule asks for
+            "          - {code: C2-1, text: L’autre chose est faite.}\n",
+            "          - {code: C2-1, text: L’autre chose est faite.}\n"
+            "          - {code: C2-2, text: L’autre chose est bien faite.}\n",
+            1,
+        )
+    )
+    framework = load_yaml_text(text)
+    c1 = framework.competency("C1")
+    assert [c.code for c in c1.criteria] == ["C1-1", "C1-2", "C1-3"]
+    judged = attempt(c1, framework.rules, dict.fromkeys(met, True), at(0))
+    assert judged.is_acquired is is_acquired
+    assert judged.score == pytest.approx(len(met) / 3)
+    # And as the course's progress shows it, through the default combination.
+    progress = competency_progress(c1, framework.rules, [judged])
+    assert (progress.status is Status.ACQUIRED) is is_acquired
+
+
 def test_latest_decision_stands(framework: Framework) -> None:
     c1 = framework.competency("C1")
     attempts = [

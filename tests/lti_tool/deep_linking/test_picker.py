@@ -17,9 +17,11 @@ from pylti1p3.lineitem import LineItem
 from pylti1p3.registration import Registration as PyltiRegistration
 from werkzeug.test import TestResponse
 
+from lti_tool import csrf
 from lti_tool.db import Database
 from lti_tool.lti.deep_linking import RESPONSE_LIFETIME
 from lti_tool.models import CacheEntry
+from tests.database_rows import every_row
 from tests.lti_tool.demo.harness import forms
 from tests.lti_tool.lti.platforms import CLAIM, LAUNCH_URL, Browser, TestPlatform
 
@@ -315,18 +317,36 @@ def test_the_answer_passes_lti1p3platform_and_matches_pylti1p3s_shape(
 # -- refusals ------------------------------------------------------------------------------
 
 
-def test_a_learner_cannot_use_the_picker(browser: Browser, moodle: TestPlatform) -> None:
+def _csrf_of(app: Flask, token: str) -> str:
+    """Return the CSRF token that pages of this session (or of nobody) carry in forms."""
+    with app.test_request_context(f"/lti/selection?lt={token}"):
+        app.preprocess_request()
+        return csrf.generate()
+
+
+def test_a_learner_cannot_use_the_picker(
+    browser: Browser, moodle: TestPlatform, registered: Flask, clean_database: Database
+) -> None:
     launched = browser.launch(moodle, "learner", change=deep_link(moodle_settings()))
     token = dict(parse_qsl(urlsplit(launched.headers["Location"]).query))["lt"]
     page = browser.get(f"/lti/selection?lt={token}")
     assert page.status_code == 403
     assert "LTI_ROLE_FORBIDDEN" in page.get_data(as_text=True)
+    form = {"lt": token, "framework": "community-manager-n6", "epreuve": "E1"}
+    before = every_row(clean_database)
+    # Past CSRF (the session's own form token), the role is what refuses.
     posted = browser.post(
-        "/lti/selection",
-        data={"lt": token, "framework": "community-manager-n6", "epreuve": "E1"},
+        "/lti/selection", data={**form, "csrf_token": _csrf_of(registered, token)}
     )
-    assert posted.status_code in {400, 403}
+    assert posted.status_code == 403
+    assert "LTI_ROLE_FORBIDDEN" in posted.get_data(as_text=True)
     assert "JWT" not in posted.get_data(as_text=True)
+    # Without the form token, CSRF refuses first.
+    unsigned = browser.post("/lti/selection", data=form)
+    assert unsigned.status_code == 400
+    assert "Le formulaire a expiré" in unsigned.get_data(as_text=True)
+    assert "JWT" not in unsigned.get_data(as_text=True)
+    assert every_row(clean_database) == before
 
 
 def test_a_resource_link_session_cannot_answer(browser: Browser, moodle: TestPlatform) -> None:
@@ -339,15 +359,23 @@ def test_a_resource_link_session_cannot_answer(browser: Browser, moodle: TestPla
 
 
 @pytest.mark.parametrize("token", ["", "forged.token.value", "InR4eC0xIg.Z0Z0Z0.abc"])
-def test_a_missing_or_forged_session_is_refused(browser: Browser, token: str) -> None:
+def test_a_missing_or_forged_session_is_refused(
+    browser: Browser, registered: Flask, clean_database: Database, token: str
+) -> None:
     page = browser.get(f"/lti/selection?lt={token}")
     assert page.status_code == 401
     assert "LTI_SESSION_EXPIRED" in page.get_data(as_text=True)
+    form = {"lt": token, "framework": "community-manager-n6", "epreuve": "E1"}
+    before = every_row(clean_database)
+    unsigned = browser.post("/lti/selection", data=form)
+    assert unsigned.status_code == 400
+    # With a form token valid for nobody, the missing session is what refuses.
     posted = browser.post(
-        "/lti/selection",
-        data={"lt": token, "framework": "community-manager-n6", "epreuve": "E1"},
+        "/lti/selection", data={**form, "csrf_token": _csrf_of(registered, token)}
     )
-    assert posted.status_code in {400, 401}
+    assert posted.status_code == 401
+    assert "LTI_SESSION_EXPIRED" in posted.get_data(as_text=True)
+    assert every_row(clean_database) == before
 
 
 def test_a_session_token_from_another_app_secret_is_refused(
@@ -357,7 +385,10 @@ def test_a_session_token_from_another_app_secret_is_refused(
     registered.config["SECRET_KEY"] = "another-secret-0123456789abcdef"  # noqa: S105
     assert browser.get(f"/lti/selection?lt={token}").status_code == 401
     form = picker_form(page, "E1")
-    assert browser.post(form["action"], data=form["fields"]).status_code in {400, 401}
+    # The form's token was signed for the session, with the old secret: CSRF refuses it.
+    refused = browser.post(form["action"], data=form["fields"])
+    assert refused.status_code == 400
+    assert "Le formulaire a expiré" in refused.get_data(as_text=True)
 
 
 def test_a_stale_session_is_refused(
@@ -369,8 +400,12 @@ def test_a_stale_session_is_refused(
         session.execute(sa.delete(CacheEntry).where(CacheEntry.key.startswith("launch:")))
     assert browser.get(f"/lti/selection?lt={token}").status_code == 401
     form = picker_form(page, "E1")
+    before = every_row(clean_database)
     answer = browser.post(form["action"], data={**form["fields"], "competencies": ["C1.1"]})
-    assert answer.status_code in {400, 401}
+    # The form's token belonged to the session that is gone: CSRF refuses it.
+    assert answer.status_code == 400
+    assert "Le formulaire a expiré" in answer.get_data(as_text=True)
+    assert every_row(clean_database) == before
     assert 'name="JWT"' not in answer.get_data(as_text=True)
 
 

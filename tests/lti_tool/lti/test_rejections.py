@@ -17,6 +17,7 @@ from flask import Flask
 from werkzeug.test import TestResponse
 
 from lti_tool.db import Database
+from tests.database_rows import every_row
 from tests.lti_tool.lti.conftest import counts
 from tests.lti_tool.lti.platforms import CLAIM, Browser, TestPlatform, landing_token, new_key
 
@@ -316,6 +317,22 @@ def test_replay_from_another_browser(
     thief.client.set_cookie(f"lti1p3-{login.state}", login.state, domain="jalon.test")
     _refused(thief.post_token(token, login.state), "LTI_NONCE_REPLAYED")
     assert counts(clean_database) == before
+
+
+def test_item13_replay_with_the_real_state_cookie_in_another_browser(
+    registered: Flask, browser: Browser, clean_database: Database, moodle: TestPlatform
+) -> None:
+    """The thief holds the id_token, the state and the very cookie the login set."""
+    login = browser.login(moodle)
+    name, value = login.cookie
+    assert name.startswith("lti1p3-")
+    token = moodle.sign(moodle.claims(login.nonce))
+    landing_token(browser.post_token(token, login.state))
+    before = every_row(clean_database)
+    thief = Browser(registered.test_client())
+    thief.client.set_cookie(name, value, domain="jalon.test")
+    _refused(thief.post_token(token, login.state), "LTI_NONCE_REPLAYED")
+    assert every_row(clean_database) == before
 
 
 def test_missing_state(browser: Browser, clean_database: Database, moodle: TestPlatform) -> None:

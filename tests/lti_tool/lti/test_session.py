@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import time
@@ -11,6 +12,8 @@ import sqlalchemy as sa
 from flask import Flask, render_template_string
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
+from lti_tool import create_app
+from lti_tool.config import ConfigError, Settings
 from lti_tool.db import Database
 from lti_tool.lti.session import SALT, learner_required, staff_required
 from lti_tool.models import CacheEntry
@@ -212,3 +215,80 @@ def test_launch_data_is_stored_server_side_under_a_short_id(
         )
     assert len(keys) == 1
     assert len(keys[0]) == len("launch:") + 16
+
+
+def _landing_link_token(html: str) -> str:
+    found = re.search(r"[?&]lt=([^\"&]+)", html)
+    assert found is not None
+    return found.group(1)
+
+
+def test_item8_refreshing_never_carries_a_session_past_a_working_day(
+    probed: Flask, moodle: TestPlatform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Active all day, the session still ends 10 hours after the launch (the default)."""
+    browser = Browser(probed.test_client())
+    token = landing_token(browser.launch(moodle))
+    launched = time.time()
+    clock = [launched]
+    monkeypatch.setattr(time, "time", lambda: clock[0])
+    for minutes in range(50, 10 * 60, 50):  # a visit every 50 minutes: never idle for 2 hours
+        clock[0] = launched + minutes * 60
+        page = browser.get(f"/lti/activite?lt={token}")
+        assert page.status_code == 200, minutes
+        fresh = _landing_link_token(page.get_data(as_text=True))
+        assert fresh != token  # each visit slid the token
+        token = fresh
+    depot = browser.get(f"/lti/essai/depot?lt={token}").get_data(as_text=True)
+    clock[0] = launched + 10 * 3600 + 60  # 10 minutes after the last visit, past the day
+    response = browser.get(f"/lti/activite?lt={token}")
+    assert response.status_code == 401
+    html = response.get_data(as_text=True)
+    assert "LTI_SESSION_EXPIRED" in html
+    assert "Rouvrez l’activité depuis la plateforme" in html
+    # The form of a page opened just before is refused too: its token named the session.
+    late = browser.post("/lti/essai/depot", data=_form_fields(depot))
+    assert late.status_code == 400
+    assert "work submitted" not in late.get_data(as_text=True)
+
+
+def test_item8_the_limit_follows_the_setting(
+    settings: Settings,
+    clean_database: Database,
+    moodle: TestPlatform,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    app = create_app(dataclasses.replace(settings, session_max_hours=2), database=clean_database)
+    with clean_database.session() as session:
+        moodle.register(session)
+    browser = Browser(app.test_client())
+    english = browser.launch(moodle, change=_english)
+    token = landing_token(english)
+    launched = time.time()
+    monkeypatch.setattr(time, "time", lambda: launched + 100 * 60)
+    token = _landing_link_token(browser.get(f"/lti/activite?lt={token}").get_data(as_text=True))
+    assert browser.get(f"/lti/activite?lt={token}").status_code == 200
+    monkeypatch.setattr(time, "time", lambda: launched + 2 * 3600 + 5)
+    # The session is gone, so its locale with it: the browser's language speaks.
+    response = browser.get(f"/lti/activite?lt={token}", headers={"Accept-Language": "en"})
+    assert response.status_code == 401
+    assert "Open the activity again from the platform" in response.get_data(as_text=True)
+
+
+def _english(claims: dict[str, object]) -> None:
+    presentation = claims["https://purl.imsglobal.org/spec/lti/claim/launch_presentation"]
+    assert isinstance(presentation, dict)
+    presentation["locale"] = "en-GB"
+
+
+@pytest.mark.parametrize("value", ["0", "25", "ten", "-1", "1.5"])
+def test_item8_session_max_hours_is_checked(value: str) -> None:
+    with pytest.raises(ConfigError, match="JALON_SESSION_MAX_HOURS"):
+        Settings.from_env({"JALON_SECRET_KEY": "x" * 20, "JALON_SESSION_MAX_HOURS": value})
+    assert Settings.from_env({"JALON_SECRET_KEY": "x" * 20}).session_max_hours == 10
+    assert (
+        Settings.from_env(
+            {"JALON_SECRET_KEY": "x" * 20, "JALON_SESSION_MAX_HOURS": "24"}
+        ).session_max_hours
+        == 24
+    )

@@ -29,6 +29,7 @@ from lti_tool.models import LtiResourceLink, LtiUser
 from lti_tool.services import LmsServiceError, Member, Roster
 from lti_tool.services.memory import InMemoryGrades, InMemoryRoster
 from tests.browser import assert_accessible, serving
+from tests.database_rows import every_row
 from tests.lti_tool.evaluation import factories
 from tests.lti_tool.lti.conftest import key_server, moodle
 from tests.lti_tool.lti.platforms import Browser, TestPlatform, landing_token
@@ -254,7 +255,9 @@ def test_the_jury_sees_the_published_decisions_and_a_third_is_refused(
 def _csrf(app: Flask, token: str) -> str:
     """Return a valid CSRF token for the launch a session token names."""
     with app.test_request_context():
-        csrf.set_principal(f"lti:{lti_session._serializer().loads(token)}")
+        found = lti_session.read(token)
+        assert found is not None
+        csrf.set_principal(f"lti:{found.launch_id}")
         return csrf.generate()
 
 
@@ -349,3 +352,37 @@ def test_a_copy_is_graded_and_published_with_the_keyboard_alone(
         evaluation = session.scalars(sa.select(Evaluation)).one()
         assert evaluation.status == "published"
         assert len(evaluation.criteria) == 36
+
+
+@pytest.mark.parametrize("action", ["brouillon", "publier"])
+@pytest.mark.parametrize(
+    "blank",
+    ["   ", "\t\n  ", "\u00a0\u2003\u3000", "\u200b\u200b", "\ufeff \u2060"],
+    ids=["spaces", "tabs-and-newlines", "unicode-spaces", "zero-width-spaces", "invisible-marks"],
+)
+def test_item13_an_override_justified_with_blanks_only_is_refused(
+    course: Course, action: str, blank: str
+) -> None:
+    page = _page(course, course.staff).get_data(as_text=True)
+    before = every_row(course.database)
+    posted = {
+        **_grid(page),
+        **_all_met(page),
+        "action": action,
+        "decision-C2.1": "non_acquise",
+        "justification-C2.1": blank,
+    }
+    refused = _post(course, course.staff, posted)
+    assert refused.status_code == 400
+    text = refused.get_data(as_text=True)
+    assert 'href="#justification-C2-1"' in text
+    assert "Justifiez la décision qui s’écarte de la règle du référentiel." in text
+    assert every_row(course.database) == before
+    # A written word is enough.
+    posted["justification-C2.1"] = blank + "Sources non citées." + blank
+    assert _post(course, course.staff, posted).status_code == 303
+    with course.database.session() as session:
+        decision = session.scalars(
+            sa.select(CompetencyDecision).where(CompetencyDecision.competency_code == "C2.1")
+        ).one()
+        assert decision.justification == "Sources non citées."

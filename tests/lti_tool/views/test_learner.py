@@ -23,6 +23,7 @@ from lti_tool.db import Database
 from lti_tool.evaluation.models import Submission, SubmissionFile, SubmissionVersion
 from lti_tool.models import LtiUser
 from tests.browser import assert_accessible
+from tests.database_rows import every_row
 from tests.lti_tool.evaluation import factories
 from tests.lti_tool.lti.conftest import browser, canvas, key_server, moodle, registered
 from tests.lti_tool.lti.platforms import CLAIM, Browser, TestPlatform, landing_token
@@ -360,10 +361,13 @@ def test_staff_cannot_post_as_a_learner_but_may_download_in_their_course(
     _token, file_id = _file_of_lea(browser, moodle, clean_database)
     teacher = _launch(browser, moodle, "instructor")
 
+    before = every_row(clean_database)
     refused = browser.post(
         "/epreuve/remise", query_string={"lt": teacher}, data={"revision": "0", "text": "x"}
     )
-    assert refused.status_code in {400, 403}  # no CSRF token of the page, and not a learner
+    assert refused.status_code == 400  # no CSRF token of the page: refused before the role
+    assert "Le formulaire a expiré" in refused.get_data(as_text=True)
+    assert every_row(clean_database) == before
     assert _page(browser, teacher).status_code == 403
     download = browser.get(f"/epreuve/fichiers/{file_id}", query_string={"lt": teacher})
     assert (download.status_code, download.data) == (200, b"secret")
@@ -384,11 +388,15 @@ def test_staff_with_a_valid_form_token_is_still_refused_as_not_a_learner(
     with registered.test_request_context(f"/epreuve?lt={teacher}"):
         registered.preprocess_request()
         token = csrf.generate()
-    refused = _post(
-        browser, teacher, "remise", form={"csrf_token": token, "revision": "0"}, text="x"
-    )
-    assert refused.status_code == 403
+    before = every_row(clean_database)
+    for action in ("brouillon", "remise"):
+        refused = _post(
+            browser, teacher, action, form={"csrf_token": token, "revision": "0"}, text="x"
+        )
+        assert refused.status_code == 403, action
+        assert "LTI_ROLE_FORBIDDEN" in refused.get_data(as_text=True)
     assert _rows(clean_database, Submission) == 0
+    assert every_row(clean_database) == before
 
 
 # -- the evaluation, once published -------------------------------------------------------

@@ -172,7 +172,9 @@ def test_learner_launch_is_forbidden_everywhere(
 
 
 def test_no_session_is_refused(registered: Flask, klass: Class) -> None:
-    assert registered.test_client().get("/classe/").status_code in {401, 403}
+    response = registered.test_client().get("/classe/")
+    assert response.status_code == 401
+    assert "LTI_SESSION_EXPIRED" in response.get_data(as_text=True)
 
 
 def test_csv_is_excel_ready_and_injection_safe(registered: Flask, klass: Class) -> None:

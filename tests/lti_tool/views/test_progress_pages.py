@@ -10,12 +10,14 @@ import sqlalchemy as sa
 from babel.messages.pofile import read_po
 from flask import Flask
 
+from lti_tool import csrf
 from lti_tool.db import Database
 from lti_tool.evaluation.models import CourseSettings, LearnerProgress
 from lti_tool.frameworks import bundled_frameworks
 from lti_tool.models import LtiContext, LtiResourceLink, LtiUser
 from tests.browser import assert_accessible
 from tests.conftest import REPO
+from tests.database_rows import every_row
 from tests.lti_tool.evaluation import factories
 from tests.lti_tool.evaluation.factories import Course
 from tests.lti_tool.lti import conftest as lti
@@ -114,12 +116,29 @@ def test_a_learner_sees_their_own_record_only(
     assert re.search(r"<th scope=\"row\">C2\.2 [^<]*</th><td>En cours</td><td>50", html)
 
 
-def test_a_learner_cannot_reach_staff_pages(lms: Browser, launched: dict[str, object]) -> None:
+def test_a_learner_cannot_reach_staff_pages(
+    lms: Browser, registered: Flask, clean_database: Database, launched: dict[str, object]
+) -> None:
     token = str(launched["learner"])
     page(lms, f"/classe/apprenants/{launched['id']}", token, 403)
     page(lms, "/cours/reglages", token, 403)
-    response = lms.post("/cours/reglages", data={"lt": token, "method": "highest"})
-    assert response.status_code in {400, 403}
+    with registered.test_request_context(f"/progression?lt={token}"):
+        registered.preprocess_request()
+        form_token = csrf.generate()  # what the learner's own pages carry
+    before = every_row(clean_database)
+    for url, form in [
+        ("/cours/reglages", {"lt": token, "method": "highest"}),
+        ("/cours/reglages/assistants", {"lt": token, "teaching_assistants": "non"}),
+    ]:
+        # With the session's valid form token, the role is what refuses.
+        response = lms.post(url, data={**form, "csrf_token": form_token})
+        assert response.status_code == 403, url
+        assert "LTI_ROLE_FORBIDDEN" in response.get_data(as_text=True)
+        # Without it, CSRF refuses first.
+        response = lms.post(url, data=form)
+        assert response.status_code == 400, url
+        assert "Le formulaire a expiré" in response.get_data(as_text=True)
+    assert every_row(clean_database) == before
 
 
 def test_staff_see_a_learner_of_their_course(lms: Browser, launched: dict[str, object]) -> None:
@@ -310,3 +329,25 @@ def test_settings_errors_pass_axe(
     )
     assert "Rien n’a été enregistré" in chromium.page_source
     assert_accessible(chromium, "settings with errors")
+
+
+def test_item9_assistants_setting_errors_pass_axe(
+    chromium: WebDriver, live_url: str, lms: Browser, moodle: TestPlatform
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    staff = launch(lms, moodle, "instructor")
+    chromium.get(f"{live_url}/cours/reglages?lt={staff}")
+    assert_accessible(chromium, "settings with the assistants form")
+    # No answer at all (a form tampered with): the server names the field.
+    chromium.execute_script(
+        "document.querySelectorAll('input[name=teaching_assistants]')"
+        ".forEach(function (radio) { radio.checked = false; });"
+    )
+    chromium.find_element(By.CSS_SELECTOR, "form[aria-labelledby=titre-assistants] button").click()
+    WebDriverWait(chromium, 10).until(
+        lambda driver: driver.find_elements(By.CSS_SELECTOR, ".error-summary")
+    )
+    assert "répondez oui ou non" in chromium.page_source
+    assert_accessible(chromium, "assistants form with errors")
