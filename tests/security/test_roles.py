@@ -26,7 +26,7 @@ from lti_tool import create_app, csrf
 from lti_tool.config import Settings
 from lti_tool.db import Database
 from lti_tool.evaluation import models
-from lti_tool.evaluation.files import MemoryFileStorage
+from lti_tool.evaluation.storage import MemoryFileStorage
 from lti_tool.frameworks import install_bundled
 from lti_tool.lti import session as lti_session
 from lti_tool.lti.roles import parse
