@@ -27,15 +27,16 @@ from lti_tool.dynamic_registration import (
     SCOPE_SCORE,
     SCOPES,
     DynamicRegistrationError,
+    OutboundPlatformHttp,
     PlatformHttp,
-    UrllibPlatformHttp,
     fetch_platform_configuration,
     register,
     requested_scopes,
 )
-from lti_tool.registration import LOOPBACK_HOSTS
+from lti_tool.outbound import outbound_policy
 from lti_tool.views.admin_platforms import field_label, problem_text
 from lti_tool.views.install import tool_urls
+from xapi.outbound import OutboundHttp
 
 blueprint = Blueprint("lti_registration", __name__, url_prefix="/lti")
 log = logging.getLogger(__name__)
@@ -140,10 +141,8 @@ def _http() -> PlatformHttp:
     if http is None:
         # A Jalon served on loopback (the demo) registers with an LMS beside it; a public
         # one never fetches a private address for whoever opened /lti/register.
-        host = urlsplit(current_app.config["JALON"].base_url).hostname or ""
-        http = services["registration_http"] = UrllibPlatformHttp(
-            allow_private=host in LOOPBACK_HOSTS
-        )
+        policy = outbound_policy(current_app._get_current_object())  # type: ignore[attr-defined]
+        http = services["registration_http"] = OutboundPlatformHttp(OutboundHttp(policy))
     return http
 
 
