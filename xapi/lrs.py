@@ -2,11 +2,12 @@
 
 The HTTP client is one ``requests.Session``: a pooled keep-alive connection reused for
 every batch, Basic auth, ``X-Experience-API-Version: 1.0.3`` and a connect and a read
-timeout on every call. Every call goes through the outbound policy (:mod:`xapi.outbound`):
-https and a public address (plain http to loopback only for a Jalon on loopback), no
-redirect followed, a capped answer. ``requests`` rather than ``httpx``: it is already installed with
+timeout on every call. ``requests`` rather than ``httpx``: it is already installed with
 pylti1p3, its session keeps connections alive the same way, and a relay is synchronous
 and single-threaded, so httpx's async and HTTP/2 would add a dependency for nothing.
+Every call goes through the outbound policy (:mod:`xapi.outbound`): https and a public
+address (plain http to loopback only for a Jalon on loopback), no redirect followed, a
+capped answer.
 
 A batch goes out as the stored texts joined into a JSON array: nothing is parsed or
 re-serialized, so a re-sent statement is the same bytes. The LRS's answer is classified:

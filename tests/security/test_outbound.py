@@ -35,11 +35,13 @@ from lti_tool.db import Database
 from lti_tool.evaluation import passback
 from lti_tool.evaluation.models import GradePassback, PassbackStatus
 from lti_tool.frameworks import install_bundled
+from lti_tool.lti import keys as tool_keys
 from lti_tool.lti.jwks import HttpJwksFetcher, JwksError
 from lti_tool.models import LtiResourceLink, Platform
 from lti_tool.registration import set_service_origins
-from lti_tool.services import lms_services
+from lti_tool.services import LmsContext, LmsServiceError, lms_services
 from lti_tool.services.context import SCOPE_SCORE
+from lti_tool.services.tokens import PlatformAccess, ToolSigner
 from tests.fake_dns import LOOPBACK, PUBLIC_ADDRESS, loopback_key_sets, public_dns
 from tests.lti_tool.evaluation.test_passback import NOW, _grade
 from tests.lti_tool.lti.conftest import key_server, moodle
@@ -361,6 +363,36 @@ def test_item1_an_extra_service_origin_set_from_the_cli_is_allowed(
         stored = session.scalars(sa.select(Platform)).one()
         assert stored.service_origins == ["https://school.instructure.com"]
         assert "https://school.instructure.com" in stored.origins()
+
+
+def test_item1_an_lms_refusal_keeps_its_code_and_never_its_text(
+    settings: Settings, clean_database: Database, lms: LocalHttpServer
+) -> None:
+    base = f"http://127.0.0.1:{lms.port}"
+    token = json.dumps({"access_token": "t0k", "expires_in": 3600}).encode()
+    refusal = json.dumps({"error": f"{INTERNAL_ANSWER} for Léa Martin <lea@example.edu>"})
+    lms.faults += [
+        Fault("answer", 200, token, {"Content-Type": "application/json"}),
+        Fault("answer", 400, refusal.encode(), {"Content-Type": "application/json"}),
+    ]
+    app = create_app(
+        dataclasses.replace(settings, base_url="http://127.0.0.1:8000"), database=clean_database
+    )
+    with clean_database.session() as session:
+        key = tool_keys.current(session)
+        signer = ToolSigner(kid=key.kid, private_key=tool_keys.private_key(key))
+        session.commit()
+    context = LmsContext(
+        access=PlatformAccess(1, base, "jalon", f"{base}/token"),
+        signer=signer,
+        origins=frozenset({base}),
+        memberships_url=f"{base}/members",
+    )
+    with app.app_context(), pytest.raises(LmsServiceError) as refused:
+        lms_services().nrps.members(context)
+    assert (refused.value.code, refused.value.platform_status) == ("LMS_REQUEST_REFUSED", 400)
+    assert refused.value.detail is None
+    assert INTERNAL_ANSWER not in str(refused.value)
 
 
 # -- item 2: a redirect is never a success ----------------------------------------------------
