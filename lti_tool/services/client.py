@@ -14,6 +14,7 @@ text from the answer.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -22,7 +23,9 @@ import requests
 from lti_tool.services.context import LmsContext
 from lti_tool.services.errors import LmsServiceError, oauth_code
 from lti_tool.services.tokens import USER_AGENT, AccessTokens
-from xapi.outbound import MIB, OutboundError, OutboundHttp
+from xapi.outbound import MIB, OutboundError, OutboundHttp, origin_of
+
+log = logging.getLogger(__name__)
 
 MAX_PAGES = 1000
 # A page of a container (a roster: Moodle sends a whole course in one page) may be larger
@@ -91,6 +94,17 @@ class ServiceClient:
             # Before asking for a token: a URL off the platform's origins gets neither.
             self.http.policy.check_origin(url, context.origins)
         except OutboundError as exc:
+            # The origin only (no path, no query): what an administrator would allow.
+            log.warning(
+                "LMS service URL refused: %s is not an origin of platform %s (client id %s); "
+                "if it is the platform's, run: jalon platform origins %s %s --add %s",
+                origin_of(url),
+                context.access.issuer,
+                context.access.client_id,
+                context.access.issuer,
+                context.access.client_id,
+                origin_of(url),
+            )
             raise LmsServiceError.outbound(exc) from exc
         for attempt in (1, 2):
             token = self.tokens.token(context.access, scopes, context.signer)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import logging
 import random
 import socket
 import threading
@@ -226,12 +227,10 @@ def test_item1_the_connected_address_is_checked_not_only_the_dns_answer() -> Non
     assert received in ([], [b""])  # not one byte (not even a TLS hello) was sent
 
 
-def test_item1_an_answer_larger_than_the_cap_is_refused(lms: LocalHttpServer) -> None:
-    big = b'{"keys": [' + b" " * (1024 * 1024) + b"]}"
-    lms.faults.append(Fault("answer", 200, big, {"Content-Type": "application/json"}))
+def test_item1_an_answer_larger_than_the_cap_is_refused() -> None:
     fetcher = HttpJwksFetcher(OutboundHttp(LOOPBACK))
-    with pytest.raises(JwksError, match="OUTBOUND_TOO_LARGE"):
-        fetcher.fetch(f"http://127.0.0.1:{lms.port}/jwks")
+    with _raw_server(_large_key_set) as port, pytest.raises(JwksError, match="OUTBOUND_TOO_LARGE"):
+        fetcher.fetch(f"http://127.0.0.1:{port}/jwks")
 
 
 def test_item1_a_streamed_answer_is_cut_at_the_cap() -> None:
@@ -288,18 +287,26 @@ def _public_app(settings: Settings, database: Database, **services: Any) -> Flas
 
 
 def test_item1_a_roster_url_off_the_platforms_origin_is_never_called(
-    settings: Settings, clean_database: Database, moodle: TestPlatform, lms: LocalHttpServer
+    settings: Settings,
+    clean_database: Database,
+    moodle: TestPlatform,
+    lms: LocalHttpServer,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     lms.faults.append(Fault("answer", 200, _roster(INTERNAL_ANSWER)))
     app = _public_app(settings, clean_database, outbound_resolver=public_dns())
     with clean_database.session() as session:
         install_bundled(session)
         moodle.register(session)
-    page = _evaluator_page(app, moodle, f"http://127.0.0.1:{lms.port}/internal/members")
+    with caplog.at_level(logging.WARNING, logger="lti_tool.services.client"):
+        page = _evaluator_page(app, moodle, f"http://127.0.0.1:{lms.port}/internal/members")
     missing = page.split('id="titre-non-remis"')[1]
     assert "OUTBOUND_ORIGIN" in missing
     assert INTERNAL_ANSWER not in page
     assert lms.seen == []  # not even a token was asked for
+    # The log names the origin an administrator would allow, never the path or query.
+    assert f"--add http://127.0.0.1:{lms.port}" in caplog.text
+    assert "/internal/members" not in caplog.text
 
 
 def test_item1_a_platform_host_resolving_to_an_internal_address_is_refused(
@@ -493,6 +500,12 @@ def _admin_journal(app: Flask) -> str:
     page = client.get("/admin/xapi/")
     assert page.status_code == 200
     return page.get_data(as_text=True)
+
+
+def _large_key_set(connection: socket.socket) -> None:
+    body = b'{"keys": [' + b" " * (1024 * 1024) + b"]}"
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+    connection.sendall(head % len(body) + body)
 
 
 def _chunked_forever(connection: socket.socket) -> None:
