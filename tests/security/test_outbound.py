@@ -329,6 +329,31 @@ def test_item1_a_platform_host_resolving_to_an_internal_address_is_refused(
     assert lms.seen == []
 
 
+def test_item1_a_grade_column_off_the_platforms_origin_is_refused_and_not_sent(
+    settings: Settings, clean_database: Database, lms: LocalHttpServer
+) -> None:
+    """The AGS claim named an internal URL: the grade fails with a code, nothing is called."""
+    app = _public_app(settings, clean_database, outbound_resolver=public_dns())
+    with clean_database.session() as session:
+        row = _grade(session, scopes=(SCOPE_SCORE,), lineitem_url=f"{lms.endpoint}lineitems/7")
+        row_id = row.id
+        session.commit()
+    with app.app_context():
+        report = passback.deliver_due(
+            clean_database.sessions,
+            NOW,
+            lms_services().ags,
+            10,
+            rng=random.Random(3),  # noqa: S311
+        )
+    assert report == passback.DeliveryReport(failed=1)
+    assert lms.seen == []
+    with clean_database.session() as session:
+        kept = session.get(GradePassback, row_id)
+        assert kept is not None
+        assert (kept.status, kept.last_error) == (PassbackStatus.FAILED, "OUTBOUND_ORIGIN")
+
+
 def test_item1_an_extra_service_origin_set_from_the_cli_is_allowed(
     tmp_path: Any, database_url: str, clean_database: Database, key_server: JwksServer
 ) -> None:
