@@ -38,6 +38,7 @@ from tests.xapi.lrs_process import PASSWORD, USERNAME, LrsProcess, missing  # no
 from tests.xapi.samples import statements  # noqa: E402
 from xapi import outbox  # noqa: E402
 from xapi.lrs import HttpLrs, batch_body  # noqa: E402
+from xapi.outbound import OutboundPolicy  # noqa: E402
 from xapi.relay import Relay, RelayPolicy  # noqa: E402
 
 BENCH_EVENTS = sa.Table(
@@ -79,7 +80,8 @@ def delivery(database: Database, endpoint: str, total: int, batch_size: int, rou
     """
     per_round = total // (2 * rounds) // batch_size * batch_size
     raw = RawClient(endpoint)
-    lrs = HttpLrs(endpoint, USERNAME, PASSWORD)
+    # The LRS runs on loopback, as for a Jalon served on loopback (the demo).
+    lrs = HttpLrs(endpoint, USERNAME, PASSWORD, policy=OutboundPolicy(allow_loopback_http=True))
     relay = Relay(database.sessions, lrs, RelayPolicy(batch_size=batch_size))
     raw_time = relay_time = 0.0
     try:

@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from lti_tool.instance import private_file
+from xapi.outbound import is_loopback_host
 
 
 class ConfigError(ValueError):
@@ -120,7 +121,7 @@ class Settings:
             admin_session_hours=_admin_session_hours(env),
             default_locale=locale,
             is_demo=demo,
-            lrs=_lrs(env),
+            lrs=_lrs(env, base_url),
             xapi_batch_size=_xapi_batch_size(env),
             upload_max_bytes=_upload_max_bytes(env),
             upload_types=_upload_types(env),
@@ -183,8 +184,11 @@ def _admin_session_hours(env: Mapping[str, str]) -> int:
     return int(text)
 
 
-def _lrs(env: Mapping[str, str]) -> LrsSettings | None:
-    """Return the LRS settings, or None when no LRS is configured (statements wait)."""
+def _lrs(env: Mapping[str, str], base_url: str) -> LrsSettings | None:
+    """Return the LRS settings, or None when no LRS is configured (statements wait).
+
+    Plain http only for a Jalon served on loopback (the demo), as for every outbound call.
+    """
     endpoint = env.get("JALON_LRS_ENDPOINT", "").strip()
     username = env.get("JALON_LRS_USERNAME", "")
     password = env.get("JALON_LRS_PASSWORD", "")
@@ -201,6 +205,11 @@ def _lrs(env: Mapping[str, str]) -> LrsSettings | None:
         raise ConfigError(
             "JALON_LRS_ENDPOINT must be the LRS's absolute http(s) xAPI URL, "
             "such as https://lrs.example.org/xAPI/"
+        )
+    if parts.scheme == "http" and not is_loopback_host(urlsplit(base_url).hostname):
+        raise ConfigError(
+            "JALON_LRS_ENDPOINT must use https (plain http only when JALON_BASE_URL is a "
+            "loopback address, as in the demo)"
         )
     if "@" in parts.netloc:
         raise ConfigError(

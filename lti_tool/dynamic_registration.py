@@ -10,21 +10,16 @@ deployment id when the platform gives one) it gets back: as a platform pending a
 administrator's approval, or an active one when an administrator's invitation came along.
 
 The HTTP transport is a service (``PlatformHttp``): ``create_app(registration_http=…)``
-may replace the default, which uses the standard library with timeouts, no redirects and a
-size limit.
+may replace the default, which makes its calls under the outbound policy
+(:mod:`xapi.outbound`: https, public addresses, no redirects, timeouts, a size limit).
 """
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
-import socket
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from http.client import HTTPException
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -41,6 +36,7 @@ from lti_tool.registration import (
     register_platform,
     url_problem,
 )
+from xapi.outbound import OutboundError, OutboundHttp
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +154,7 @@ class HttpAnswer:
 
 
 class PlatformHttpError(Exception):
-    """The platform could not be reached, or its answer was unusable (too large…)."""
+    """The platform could not be reached, or its answer was refused (its outbound code)."""
 
 
 class PlatformHttp(Protocol):
@@ -171,60 +167,27 @@ class PlatformHttp(Protocol):
         """POST a JSON document, with a bearer token if given."""
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    # A redirect could lead the server-side request anywhere: the answer is the 3xx itself.
-    def redirect_request(self, *_args: Any, **_kwargs: Any) -> None:
-        return None
+class OutboundPlatformHttp:
+    """The default transport: the outbound policy (:mod:`xapi.outbound`).
 
-
-def is_public_host(hostname: str) -> bool:
-    """Return whether every address a host name resolves to is a public one.
-
-    ``/lti/register`` is public (platforms open it), so the URL it fetches comes from anyone:
-    without this check a caller could make Jalon probe its own loopback or private network.
-    """
-    try:
-        infos = socket.getaddrinfo(hostname, None, proto=socket.IPPROTO_TCP)
-    except (OSError, UnicodeError):
-        return False
-    addresses = {ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos}
-    return bool(addresses) and all(address.is_global for address in addresses)
-
-
-class UrllibPlatformHttp:
-    """The default transport: standard library, timeouts, no redirects, bounded answers.
-
-    Only public addresses are reached unless ``allow_private`` is set: Jalon's own demo
-    (served on loopback, with its LMS beside it) sets it, a public Jalon does not.
+    ``/lti/register`` is public (platforms open it), so the URL it fetches comes from
+    anyone: https only, public addresses only (unless Jalon itself runs on loopback, the
+    demo), no redirect followed, short timeouts, answers of at most 1 MiB. A refusal is
+    its outbound code, never what the server answered.
     """
 
-    def __init__(
-        self, timeout: float = 10.0, max_bytes: int = 1_000_000, *, allow_private: bool = False
-    ) -> None:
-        self.timeout = timeout
-        self.max_bytes = max_bytes
-        self.allow_private = allow_private
-        self._opener = urllib.request.build_opener(_NoRedirect)
+    def __init__(self, http: OutboundHttp) -> None:
+        self.http = http
 
     def get(self, url: str, *, bearer: str | None) -> HttpAnswer:
         """GET a URL, with a bearer token if given."""
-        return self._send(self._request(url, self._headers(bearer)))
+        return self._send("GET", url, self._headers(bearer))
 
     def post_json(self, url: str, payload: Mapping[str, Any], *, bearer: str | None) -> HttpAnswer:
         """POST a JSON document, with a bearer token if given."""
         body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
         headers = {**self._headers(bearer), "Content-Type": "application/json"}
-        return self._send(self._request(url, headers, body))
-
-    @staticmethod
-    def _request(
-        url: str, headers: dict[str, str], body: bytes | None = None
-    ) -> urllib.request.Request:
-        # Never file:, ftp: or anything urllib would otherwise open.
-        if urlsplit(url).scheme not in {"http", "https"}:
-            raise PlatformHttpError(f"not an http(s) URL: {url[:80]}")
-        method = "GET" if body is None else "POST"
-        return urllib.request.Request(url, data=body, headers=headers, method=method)  # noqa: S310
+        return self._send("POST", url, headers, body)
 
     @staticmethod
     def _headers(bearer: str | None) -> dict[str, str]:
@@ -233,33 +196,16 @@ class UrllibPlatformHttp:
             headers["Authorization"] = f"Bearer {bearer}"
         return headers
 
-    def _send(self, request: urllib.request.Request) -> HttpAnswer:
-        # The name is resolved again when connecting; a rebinding DNS could still switch
-        # addresses in between, which a forward proxy with the same rule would close.
-        if not self.allow_private and not is_public_host(urlsplit(request.full_url).hostname or ""):
-            raise PlatformHttpError("the address is not a public one")
+    def _send(
+        self, method: str, url: str, headers: dict[str, str], body: bytes | None = None
+    ) -> HttpAnswer:
         try:
-            response = self._opener.open(request, timeout=self.timeout)
-        except urllib.error.HTTPError as error:
-            try:
-                return self._answer(error.code, error, error.headers.get("Content-Type", ""))
-            finally:
-                error.close()
-        except (urllib.error.URLError, HTTPException, OSError, ValueError) as error:
-            # Refused, timed out, no such host, bad certificate, not an HTTP server…
-            reason = getattr(error, "reason", error)
-            raise PlatformHttpError(str(reason) or type(error).__name__) from error
-        with response:
-            return self._answer(response.status, response, response.headers.get("Content-Type", ""))
-
-    def _answer(self, status: int, stream: Any, content_type: str) -> HttpAnswer:
-        try:
-            body = stream.read(self.max_bytes + 1)
-        except (HTTPException, OSError) as error:
-            raise PlatformHttpError(str(error) or type(error).__name__) from error
-        if len(body) > self.max_bytes:
-            raise PlatformHttpError(f"answer larger than {self.max_bytes} bytes")
-        return HttpAnswer(status, body, content_type)
+            response = self.http.request(method, url, headers=headers, data=body)
+        except OutboundError as error:
+            raise PlatformHttpError(str(error)) from error
+        return HttpAnswer(
+            response.status_code, response.content, response.headers.get("Content-Type", "")
+        )
 
 
 # --- The platform's configuration ----------------------------------------------------

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
 from lti_tool.db import utcnow
-from lti_tool.models import Deployment, Platform, PlatformStatus, RegistrationInvite
+from lti_tool.models import Deployment, Platform, PlatformStatus, RegistrationInvite, url_origin
 
 log = logging.getLogger(__name__)
 # Plain http is for a platform on this machine (the demo LMS, tests); anything else would
@@ -338,6 +338,41 @@ def remove_deployment(session: Session, platform: Platform, deployment_id: str) 
             session.flush()
             return
     raise RegistrationError([Problem("deployment_id", "unknown_deployment", deployment_id)])
+
+
+def set_service_origins(
+    session: Session,
+    platform: Platform,
+    *,
+    add: Iterable[str] = (),
+    remove: Iterable[str] = (),
+) -> list[str]:
+    """Add and remove the extra origins a platform serves its AGS and NRPS from.
+
+    Jalon calls a service URL only on one of the platform's origins (its issuer, login,
+    token and key-set URLs'), plus these: hosted Canvas serves AGS from the school's own
+    host, not from canvas.instructure.com. Each value is a URL whose origin is kept; it
+    follows the rules of the platform's URLs (https, http only on loopback). Return the
+    extra origins now stored.
+    """
+    origins = list(platform.service_origins or ())
+    problems: list[Problem] = []
+    for action, values in (("add", add), ("remove", remove)):
+        for value in values:
+            value = value.strip()
+            problem = url_problem("service_origin", value)
+            origin = url_origin(value)
+            if problem is not None or origin is None:
+                problems.append(problem or Problem("service_origin", "not_url"))
+            elif action == "add" and origin not in origins:
+                origins.append(origin)
+            elif action == "remove" and origin in origins:
+                origins.remove(origin)
+    if problems:
+        raise RegistrationError(problems)
+    platform.service_origins = sorted(origins)
+    session.flush()
+    return list(platform.service_origins)
 
 
 def _flush(session: Session, on_conflict: Problem) -> None:

@@ -21,6 +21,7 @@ from lti_tool.db import Base, Database
 from lti_tool.evaluation import models as _evaluation_models  # noqa: F401 (tables)
 from lti_tool.frameworks import install_bundled
 from lti_tool.lti.tool_config import RegistrationCache
+from tests.fake_dns import loopback_key_sets
 from xapi import outbox
 
 # The Chromium, live server and axe-core fixtures of every page test.
@@ -72,7 +73,7 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 
 @pytest.fixture
 def app(settings: Settings, clean_database: Database) -> Flask:
-    app = create_app(settings, database=clean_database)
+    app = create_app(settings, database=clean_database, jwks_fetcher=loopback_key_sets())
     app.config["TESTING"] = True
     with clean_database.session() as session:
         install_bundled(session)

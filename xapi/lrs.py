@@ -5,6 +5,9 @@ every batch, Basic auth, ``X-Experience-API-Version: 1.0.3`` and a connect and a
 timeout on every call. ``requests`` rather than ``httpx``: it is already installed with
 pylti1p3, its session keeps connections alive the same way, and a relay is synchronous
 and single-threaded, so httpx's async and HTTP/2 would add a dependency for nothing.
+Every call goes through the outbound policy (:mod:`xapi.outbound`): https and a public
+address (plain http to loopback only for a Jalon on loopback), no redirect followed, a
+capped answer.
 
 A batch goes out as the stored texts joined into a JSON array: nothing is parsed or
 re-serialized, so a re-sent statement is the same bytes. The LRS's answer is classified:
@@ -13,11 +16,15 @@ re-serialized, so a re-sent statement is the same bytes. The LRS's answer is cla
 * 400, 409, 413, 422 — rejected: the batch (or the statement) is refused as it is, and
   sending it again will not help; the LRS's answer text is kept;
 * anything else (5xx, 401/403/404 from a misconfigured endpoint, 429), timeouts and
-  connection errors — retry later: the statements are fine, the LRS or the way to it is not.
+  connection errors — retry later: the statements are fine, the LRS or the way to it is not;
+* a redirect (301/302/307/308) — retry later, and the journal says the LRS redirected: the
+  endpoint is misconfigured. Following it would be worse than useless: ``requests`` turns
+  the POST into a GET, which an LRS answers 200, and nothing would have been stored.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import uuid
@@ -26,7 +33,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
-import requests
+from xapi.outbound import OutboundError, OutboundHttp, OutboundPolicy
 
 XAPI_VERSION = "1.0.3"
 # Answers that mean "this content is refused": splitting the batch finds the culprit.
@@ -67,6 +74,23 @@ def classify(status: int, text: str) -> LrsAnswer:
     return LrsAnswer(Outcome.RETRY, status, detail)
 
 
+def refused(error: OutboundError) -> LrsAnswer:
+    """Turn a call the outbound policy refused (or lost) into a retry, with its code."""
+    if error.code == "OUTBOUND_REDIRECT":
+        # A configuration problem, for the journal: the endpoint URL is not the LRS's own.
+        return LrsAnswer(
+            Outcome.RETRY,
+            error.status,
+            "OUTBOUND_REDIRECT: the LRS redirected; set JALON_LRS_ENDPOINT to the address "
+            "it redirects to",
+        )
+    if error.code == "OUTBOUND_TIMEOUT":
+        return LrsAnswer(Outcome.RETRY, None, f"timeout: {error.code}")
+    if error.code == "OUTBOUND_UNREACHABLE":
+        return LrsAnswer(Outcome.RETRY, None, f"connection error: {error.code}")
+    return LrsAnswer(Outcome.RETRY, None, f"{error.code}: refused by the outbound policy")
+
+
 class LrsUnavailableError(Exception):
     """The LRS could not answer a query (network error, timeout, 5xx)."""
 
@@ -104,51 +128,55 @@ class HttpLrs:
         username: str,
         password: str,
         *,
-        connect_timeout: float = 5.0,
+        policy: OutboundPolicy | None = None,
+        connect_timeout: float = 3.0,
         read_timeout: float = 30.0,
         user_agent: str = "Jalon xAPI relay",
     ) -> None:
         # The xAPI endpoint is the base (…/xAPI/ or …/xapi); resources hang under it.
         self.endpoint = endpoint.rstrip("/")
         self.statements_url = f"{self.endpoint}/statements"
-        self.timeout = (connect_timeout, read_timeout)
-        self._http = requests.Session()
-        self._http.auth = (username, password)
-        self._http.headers.update(
-            {
+        # An LRS may take a while to store 500 statements: a longer read than other calls.
+        policy = dataclasses.replace(
+            policy or OutboundPolicy(),
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            total_timeout=connect_timeout + 2 * read_timeout,
+        )
+        self._http = OutboundHttp(
+            policy,
+            auth=(username, password),
+            headers={
                 "X-Experience-API-Version": XAPI_VERSION,
                 "User-Agent": user_agent,
                 "Accept": "application/json",
-            }
+            },
         )
 
     def __repr__(self) -> str:
         return f"<HttpLrs {self.endpoint}>"
 
     def post_statements(self, bodies: Sequence[str]) -> LrsAnswer:
-        """POST the batch; network failures are answers too (retry), never exceptions."""
+        """POST the batch; refusals and network failures are answers too (retry)."""
         try:
-            response = self._http.post(
+            response = self._http.request(
+                "POST",
                 self.statements_url,
                 data=batch_body(bodies),
                 headers={"Content-Type": "application/json; charset=utf-8"},
-                timeout=self.timeout,
             )
-        except requests.RequestException as exc:
-            return LrsAnswer(Outcome.RETRY, None, _network_error(exc))
-        # Reading the body (even an empty one) hands the connection back for reuse.
+        except OutboundError as exc:
+            return refused(exc)
         return classify(response.status_code, response.text)
 
     def fetch_statement(self, statement_id: str) -> dict[str, Any] | None:
         """GET ``statements?statementId=…``: the stored statement, or None on 404."""
         try:
-            response = self._http.get(
-                self.statements_url,
-                params={"statementId": statement_id},
-                timeout=self.timeout,
+            response = self._http.request(
+                "GET", self.statements_url, params={"statementId": statement_id}
             )
-        except requests.RequestException as exc:
-            raise LrsUnavailableError(_network_error(exc)) from exc
+        except OutboundError as exc:
+            raise LrsUnavailableError(refused(exc).detail) from exc
         if response.status_code == 404:
             return None
         if response.status_code != 200:
@@ -164,12 +192,6 @@ class HttpLrs:
     def close(self) -> None:
         """Close the pooled connections."""
         self._http.close()
-
-
-def _network_error(exc: requests.RequestException) -> str:
-    """Name the failure without the request (its headers carry the credentials)."""
-    kind = "timeout" if isinstance(exc, requests.Timeout) else "connection error"
-    return f"{kind}: {type(exc).__name__}: {str(exc)[:MAX_DETAIL_CHARS]}"
 
 
 @dataclass

@@ -22,6 +22,7 @@ from lti_tool.registration import (
     register_platform,
     remove_deployment,
     remove_platform,
+    set_service_origins,
 )
 
 # Field of lti_tool.registration → the option an administrator typed.
@@ -34,6 +35,7 @@ OPTIONS = {
     "auth_audience": "--auth-audience",
     "name": "--name",
     "deployment_id": "--deployment-id",
+    "service_origin": "--add/--remove",
 }
 
 
@@ -64,6 +66,12 @@ def _registration() -> Iterator[Session]:
 @click.option(
     "--deployment-id", "deployment_ids", multiple=True, help="A deployment id (repeatable)."
 )
+@click.option(
+    "--service-origin",
+    "service_origins",
+    multiple=True,
+    help="Another origin the platform serves AGS/NRPS from (repeatable).",
+)
 def platform_add(
     issuer: str,
     client_id: str,
@@ -73,6 +81,7 @@ def platform_add(
     auth_audience: str | None,
     name: str,
     deployment_ids: tuple[str, ...],
+    service_origins: tuple[str, ...],
 ) -> None:
     """Register a platform and its deployments."""
     fields = PlatformFields(
@@ -87,6 +96,8 @@ def platform_add(
     )
     with _registration() as session:
         registered = register_platform(session, fields, status=PlatformStatus.ACTIVE)
+        if service_origins:
+            set_service_origins(session, registered, add=service_origins)
         count = len(registered.deployments)
         click.echo(
             f"registered {registered.issuer} (client id {registered.client_id}) "
@@ -179,3 +190,26 @@ def platform_invite(hours: int, note: str) -> None:
         expires = invite.expires_at.strftime("%Y-%m-%d %H:%M UTC")
     click.echo(f"{settings.base_url}/lti/register/{token}")
     click.echo(f"single use, valid until {expires}", err=True)
+
+
+@platform.command("origins")
+@click.option("--issuer", required=True)
+@click.option("--client-id", required=True)
+@click.option("--add", "added", multiple=True, help="An origin to allow (repeatable).")
+@click.option("--remove", "removed", multiple=True, help="An origin to drop (repeatable).")
+def platform_origins(
+    issuer: str, client_id: str, added: tuple[str, ...], removed: tuple[str, ...]
+) -> None:
+    """Show or change the extra origins a platform's AGS/NRPS URLs may be on.
+
+    Jalon calls a service URL from a launch only on the platform's own origins (those of
+    its issuer, login, token and key-set URLs) and these. Hosted Canvas, for one, serves
+    its services from the school's host (https://school.instructure.com).
+    """
+    with _registration() as session:
+        found = get_platform(session, issuer, client_id)
+        if added or removed:
+            set_service_origins(session, found, add=added, remove=removed)
+        extra = set(found.service_origins or ())
+        for origin in sorted(found.origins()):
+            click.echo(f"{origin}\t{'extra' if origin in extra else 'registered'}")

@@ -17,6 +17,7 @@ from lti_tool.config import LrsSettings, Settings
 from lti_tool.db import Database
 from xapi import outbox
 from xapi.lrs import HttpLrs
+from xapi.outbound import OutboundPolicy
 from xapi.relay import Relay, RelayCounts, RelayPolicy
 
 logger = logging.getLogger(__name__)
@@ -28,9 +29,19 @@ NO_LRS = (
 STATUSES = [*(s.value for s in outbox.Status), "all"]
 
 
-def http_lrs(lrs: LrsSettings) -> HttpLrs:
-    """Return the HTTP client of the configured LRS."""
-    return HttpLrs(lrs.endpoint, lrs.username, lrs.password, user_agent=f"Jalon/{version('jalon')}")
+def http_lrs(lrs: LrsSettings, base_url: str) -> HttpLrs:
+    """Return the HTTP client of the configured LRS, under the outbound policy.
+
+    Like every outbound call: https to a public address, or plain http to loopback when
+    Jalon itself is served on loopback (``base_url``, the demo).
+    """
+    return HttpLrs(
+        lrs.endpoint,
+        lrs.username,
+        lrs.password,
+        policy=OutboundPolicy.for_base_url(base_url),
+        user_agent=f"Jalon/{version('jalon')}",
+    )
 
 
 def build_relay(settings: Settings, database: Database, *, batch_size: int | None = None) -> Relay:
@@ -38,7 +49,7 @@ def build_relay(settings: Settings, database: Database, *, batch_size: int | Non
     if settings.lrs is None:
         raise ValueError(NO_LRS)
     policy = RelayPolicy(batch_size=batch_size or settings.xapi_batch_size)
-    return Relay(database.sessions, http_lrs(settings.lrs), policy)
+    return Relay(database.sessions, http_lrs(settings.lrs, settings.base_url), policy)
 
 
 def start_background_relay(settings: Settings, database: Database) -> Callable[[], None]:

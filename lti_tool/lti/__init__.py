@@ -11,6 +11,8 @@ from lti_tool.config import Settings
 from lti_tool.lti.jwks import HttpJwksFetcher, PlatformKeys
 from lti_tool.lti.storage import DatabaseStore, LtiStore, RedisStore
 from lti_tool.lti.tool_config import RegistrationCache
+from lti_tool.outbound import outbound_policy
+from xapi.outbound import OutboundHttp
 
 
 @dataclass
@@ -44,8 +46,8 @@ def init_app(app: Flask) -> None:
     """Set up the LTI services and the session token (before CSRF checks are installed).
 
     Services may be given to ``create_app``: ``jwks_fetcher`` (a :class:`JwksFetcher`)
-    and ``redis`` (a Redis client); otherwise JWKS are fetched over HTTP and Redis is used
-    when ``JALON_REDIS_URL`` is set.
+    and ``redis`` (a Redis client); otherwise JWKS are fetched over HTTP under the outbound
+    policy and Redis is used when ``JALON_REDIS_URL`` is set.
     """
     from lti_tool.lti import session
 
@@ -58,7 +60,9 @@ def init_app(app: Flask) -> None:
         redis_client = redis.Redis.from_url(settings.redis_url, socket_timeout=2.0)
     app.extensions["jalon.lti"] = LtiServices(
         settings=settings,
-        platform_keys=PlatformKeys(given.get("jwks_fetcher") or HttpJwksFetcher()),
+        platform_keys=PlatformKeys(
+            given.get("jwks_fetcher") or HttpJwksFetcher(OutboundHttp(outbound_policy(app)))
+        ),
         redis=redis_client,
     )
     session.init_app(app)

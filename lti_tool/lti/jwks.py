@@ -11,13 +11,13 @@ from __future__ import annotations
 import json
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import jwt
+
+from xapi.outbound import OutboundError, OutboundHttp
 
 MAX_BYTES = 1024 * 1024
 
@@ -38,27 +38,26 @@ class JwksFetcher(Protocol):
 
 
 class HttpJwksFetcher:
-    """Fetch over HTTP(S) with a timeout and a size limit."""
+    """Fetch through the outbound policy (https, public address, no redirect, 1 MiB)."""
 
-    def __init__(self, timeout: float = 5.0) -> None:
-        self.timeout = timeout
+    def __init__(self, http: OutboundHttp) -> None:
+        self.http = http
 
     def fetch(self, url: str) -> Mapping[str, Any]:
-        """GET the key set."""
-        if not url.startswith(("https://", "http://")):
-            raise JwksError("the key set URL is not http(s)")
-        request = urllib.request.Request(  # noqa: S310 (scheme checked above)
-            url, headers={"Accept": "application/json", "User-Agent": "Jalon LTI tool"}
-        )
+        """GET the key set; a refusal names its outbound code, never the answer's text."""
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
-                body = response.read(MAX_BYTES + 1)
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            raise JwksError(f"cannot fetch the key set: {exc}") from exc
-        if len(body) > MAX_BYTES:
-            raise JwksError("the key set is too large")
+            response = self.http.request(
+                "GET",
+                url,
+                headers={"Accept": "application/json", "User-Agent": "Jalon LTI tool"},
+                max_bytes=MAX_BYTES,
+            )
+        except OutboundError as exc:
+            raise JwksError(f"cannot fetch the key set: {exc.code}") from exc
+        if response.status_code != 200:
+            raise JwksError(f"cannot fetch the key set: HTTP {response.status_code}")
         try:
-            document = json.loads(body)
+            document = json.loads(response.content)
         except ValueError as exc:
             raise JwksError("the key set is not JSON") from exc
         if not isinstance(document, dict) or not isinstance(document.get("keys"), list):

@@ -3,8 +3,9 @@
 Each is a :class:`typing.Protocol` with an HTTP implementation and an in-memory one
 (:mod:`lti_tool.services.memory`). ``create_app`` may be given
 ``ags=`` and ``nrps=`` (any object with the protocol's methods), or ``lms_http=`` (the
-``requests.Session`` the HTTP clients use: tests route it to in-process apps). The HTTP
-clients of one app share their access tokens, cached per platform and scope set.
+``requests.Session`` that carries the HTTP clients' calls: tests route it to in-process
+apps; the outbound policy checks every call before it gets there). The HTTP clients of
+one app share their access tokens, cached per platform and scope set.
 
 Use::
 
@@ -21,7 +22,6 @@ import threading
 from dataclasses import dataclass
 from typing import Protocol
 
-import requests
 from flask import Flask, current_app
 
 from lti_tool.services.ags import HttpGrades, LineItem, LineItemSpec, Result, Score
@@ -30,6 +30,7 @@ from lti_tool.services.context import LmsContext, context_for_launch, context_fo
 from lti_tool.services.errors import LmsServiceError
 from lti_tool.services.nrps import HttpRoster, Member, Roster
 from lti_tool.services.tokens import USER_AGENT, AccessTokens
+from xapi.outbound import OutboundHttp
 
 __all__ = [
     "GradeService",
@@ -97,11 +98,12 @@ _lock = threading.Lock()
 
 
 def _build(app: Flask) -> LmsServices:
+    from lti_tool.outbound import outbound_policy
+
     given = app.extensions.get("jalon.services", {})
-    http = given.get("lms_http")
-    if http is None:
-        http = requests.Session()
-        http.headers["User-Agent"] = USER_AGENT
+    http = OutboundHttp(
+        outbound_policy(app), given.get("lms_http"), headers={"User-Agent": USER_AGENT}
+    )
     tokens = AccessTokens(http)
     client = ServiceClient(http, tokens)
     return LmsServices(

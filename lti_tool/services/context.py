@@ -26,10 +26,15 @@ class LmsContext:
     ``scopes`` are the AGS scopes the launch granted (the ``scope`` of its AGS claim); Jalon
     never asks the token endpoint for anything else. NRPS has no scope list in its claim:
     its presence grants the membership scope.
+
+    ``origins`` are the platform's own (``Platform.origins()``): every service URL — from
+    the claims, a ``next`` page, a line item id the platform returned — must be on one of
+    them when it is called.
     """
 
     access: PlatformAccess
     signer: ToolSigner
+    origins: frozenset[str]
     resource_link_id: str | None = None
     lineitem_url: str | None = None
     lineitems_url: str | None = None
@@ -74,6 +79,7 @@ def context_for_launch(session: Session, platform: Platform, claims: dict[str, A
     return LmsContext(
         access=_access(platform),
         signer=_signer(session),
+        origins=platform.origins(),
         resource_link_id=_text(link.get("id")) if isinstance(link, dict) else None,
         lineitem_url=_text(ags.get("lineitem")),
         lineitems_url=_text(ags.get("lineitems")),
@@ -92,6 +98,7 @@ def context_for_resource_link(session: Session, link: LtiResourceLink) -> LmsCon
     return LmsContext(
         access=_access(platform),
         signer=_signer(session),
+        origins=platform.origins(),
         resource_link_id=link.resource_link_id,
         lineitem_url=link.lineitem_url,
         lineitems_url=link.lineitems_url,

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from flask_babel import lazy_gettext as _
 
 from lti_tool.lti.errors import Reason
+from xapi.outbound import OutboundError
 
 REASONS: dict[str, Reason] = {
     "LMS_SERVICE_NOT_OFFERED": Reason(
@@ -81,14 +85,71 @@ REASONS: dict[str, Reason] = {
             "certificat) ; réessayez dans quelques minutes."
         ),
     ),
+    "OUTBOUND_SCHEME": Reason(
+        502,
+        _("Jalon n’appelle les services de la plateforme qu’en HTTPS."),
+        _(
+            "Une adresse de service de la plateforme n’est pas en https:// : corrigez l’URL "
+            "enregistrée ou la configuration LTI Advantage de la plateforme."
+        ),
+    ),
+    "OUTBOUND_ADDRESS": Reason(
+        502,
+        _("L’adresse du service de la plateforme n’est pas une adresse publique."),
+        _(
+            "Jalon refuse de joindre une adresse locale, privée ou réservée (boucle locale, "
+            "réseau interne, service de métadonnées) : la plateforme doit être joignable sur "
+            "Internet sous le nom enregistré."
+        ),
+    ),
+    "OUTBOUND_ORIGIN": Reason(
+        502,
+        _("Le service désigné par la plateforme n’est pas sur son propre site."),
+        _(
+            "Les adresses des notes et de la liste des participants doivent être sur l’origine "
+            "de la plateforme enregistrée ; si elle sert ses services depuis un autre hôte, "
+            "un administrateur de Jalon peut l’ajouter (jalon platform origins … --add)."
+        ),
+    ),
+    "OUTBOUND_REDIRECT": Reason(
+        502,
+        _("La plateforme a répondu par une redirection."),
+        _(
+            "Jalon ne suit pas les redirections : vérifiez que les URL enregistrées sont les "
+            "adresses finales (https, bon nom d’hôte, sans redirection du serveur web)."
+        ),
+    ),
+    "OUTBOUND_TOO_LARGE": Reason(
+        502,
+        _("La réponse de la plateforme dépasse la taille acceptée par Jalon."),
+        _("La réponse a été ignorée ; transmettez ce code au support de Jalon."),
+    ),
 }
+
+# A refusal of the outbound policy, as the LMS services report it: network failures keep
+# the code pages already explain, the policy's own refusals keep theirs.
+NETWORK_CODES = frozenset({"OUTBOUND_TIMEOUT", "OUTBOUND_UNREACHABLE"})
+# An OAuth-style error code (``invalid_scope``): the only text of an answer Jalon keeps.
+_OAUTH_CODE = re.compile(r"[a-z][a-z0-9_.-]{0,63}")
+
+
+def oauth_code(value: Any) -> str | None:
+    """Return an answer's error code when it is one (RFC 6749 style), else ``None``.
+
+    Free text from a platform's answer (an HTML page, a message quoting a learner, whatever
+    a misdirected URL returned) never becomes a detail a page or a log could show.
+    """
+    if isinstance(value, str) and _OAUTH_CODE.fullmatch(value):
+        return value
+    return None
 
 
 class LmsServiceError(Exception):
     """A call to AGS, NRPS or the token endpoint failed for ``code``.
 
     ``status`` is the platform's HTTP status when it answered; ``detail`` a short technical
-    hint (an OAuth error code, a scope): never a token or personal data.
+    hint (an OAuth error code, a scope, an outbound code): never a token, personal data or
+    text from the platform's answer.
     """
 
     def __init__(self, code: str, *, status: int | None = None, detail: str | None = None) -> None:
@@ -98,6 +159,13 @@ class LmsServiceError(Exception):
         self.code = code
         self.platform_status = status
         self.detail = detail
+
+    @classmethod
+    def outbound(cls, error: OutboundError) -> LmsServiceError:
+        """Return the service error for a call the outbound policy refused or lost."""
+        if error.code in NETWORK_CODES:
+            return cls("LMS_UNREACHABLE", detail=error.code)
+        return cls(error.code, status=error.status, detail=error.code)
 
     @property
     def reason(self) -> Reason:

@@ -16,17 +16,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import jwt
-import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from lti_tool.services.errors import LmsServiceError
+from lti_tool.services.errors import LmsServiceError, oauth_code
+from xapi.outbound import OutboundError, OutboundHttp
 
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ASSERTION_LIFETIME = 60
 # A token is given up this long before the platform says it expires (clock skew, slow calls).
 EXPIRY_MARGIN = 60.0
 DEFAULT_EXPIRES_IN = 3600
-TIMEOUT = (5.0, 15.0)
 USER_AGENT = "Jalon LTI tool"
 
 
@@ -61,7 +60,7 @@ class AccessTokens:
 
     def __init__(
         self,
-        http: requests.Session,
+        http: OutboundHttp,
         *,
         clock: Callable[[], float] = time.monotonic,
         margin: float = EXPIRY_MARGIN,
@@ -117,20 +116,22 @@ class AccessTokens:
         }
         self.requests += 1
         try:
-            response = self.http.post(
+            # The token URL is the platform's registered one: its address is checked, and
+            # it needs no origin besides its own.
+            response = self.http.request(
+                "POST",
                 access.token_url,
                 data=form,
                 headers={"Accept": "application/json", "User-Agent": USER_AGENT},
-                timeout=TIMEOUT,
             )
-        except requests.RequestException as exc:
-            raise LmsServiceError("LMS_UNREACHABLE", detail=type(exc).__name__) from exc
+        except OutboundError as exc:
+            raise LmsServiceError.outbound(exc) from exc
         try:
             body = response.json()
         except ValueError:
             body = None
         if response.status_code != 200:
-            error = body.get("error") if isinstance(body, dict) else None
+            error = oauth_code(body.get("error")) if isinstance(body, dict) else None
             code = "LMS_SCOPE_REFUSED" if error == "invalid_scope" else "LMS_TOKEN_REFUSED"
             if response.status_code >= 500:
                 code = "LMS_UNREACHABLE"

@@ -24,6 +24,8 @@ from xapi import outbox
 
 blueprint = Blueprint("admin_xapi", __name__, url_prefix="/admin/xapi")
 SHOWN = 50
+# What the relay writes when the LRS redirected (xapi.lrs.refused).
+REDIRECTED = "OUTBOUND_REDIRECT"
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,11 @@ class Row:
     entry: outbox.Entry
     created: str
     pretty_json: str
+
+    @property
+    def is_redirected(self) -> bool:
+        """Return whether the LRS last answered with a redirect (a configuration problem)."""
+        return (self.entry.last_error or "").find(REDIRECTED) >= 0
 
 
 @blueprint.get("/")

@@ -38,16 +38,18 @@ from lti_tool.dynamic_registration import (
     SCOPE_SCORE,
     SCOPES,
     DynamicRegistrationError,
+    OutboundPlatformHttp,
     PlatformHttp,
-    UrllibPlatformHttp,
     fetch_platform_configuration,
     register,
     requested_scopes,
 )
+from lti_tool.outbound import outbound_policy
 from lti_tool.rate_limits import client_address
-from lti_tool.registration import LOOPBACK_HOSTS, find_usable_invite
+from lti_tool.registration import find_usable_invite
 from lti_tool.views.admin_platforms import field_label, problem_text
 from lti_tool.views.install import tool_urls
+from xapi.outbound import OutboundHttp
 
 blueprint = Blueprint("lti_registration", __name__, url_prefix="/lti")
 log = logging.getLogger(__name__)
@@ -209,10 +211,13 @@ def _http() -> PlatformHttp:
     if http is None:
         # A Jalon served on loopback (the demo) registers with an LMS beside it; a public
         # one never fetches a private address for whoever opened /lti/register.
-        host = urlsplit(current_app.config["JALON"].base_url).hostname or ""
-        http = services["registration_http"] = UrllibPlatformHttp(
-            timeout=PLATFORM_TIMEOUT, allow_private=host in LOOPBACK_HOSTS
+        # Short: a registration holds one of the few places MAX_CONCURRENT allows.
+        policy = outbound_policy(
+            current_app._get_current_object(),  # type: ignore[attr-defined]
+            read_timeout=PLATFORM_TIMEOUT,
+            total_timeout=PLATFORM_TIMEOUT,
         )
+        http = services["registration_http"] = OutboundPlatformHttp(OutboundHttp(policy))
     return http
 
 

@@ -37,6 +37,7 @@ from lti_tool.models import LtiUser
 from lti_tool.services import LmsServiceError, Roster
 from lti_tool.services.memory import InMemoryGrades
 from tests.conftest import BASE_URL
+from tests.fake_dns import loopback_key_sets
 from tests.lti_tool.lti.conftest import CANVAS_ISSUER, key_server
 from tests.lti_tool.lti.platforms import CLAIM, Browser, JwksServer, TestPlatform, landing_token
 from xapi.outbox import outbox
@@ -264,7 +265,12 @@ def world(
     )
     storage = MemoryFileStorage()
     app = create_app(
-        settings, database=database, nrps=NoRoster(), ags=InMemoryGrades(), file_storage=storage
+        settings,
+        database=database,
+        nrps=NoRoster(),
+        ags=InMemoryGrades(),
+        file_storage=storage,
+        jwks_fetcher=loopback_key_sets(),
     )
     app.config["TESTING"] = True
     moodle = TestPlatform(

@@ -52,8 +52,12 @@ def stub() -> Iterator[LocalHttpServer]:
 
 
 def _with_lrs(env: dict[str, str], endpoint: str) -> dict[str, str]:
+    # The stub LRS listens on loopback over http, which only a Jalon served on loopback
+    # (the demo) may call: these tests run one.
+    loopback = endpoint.startswith("http://127.0.0.1")
     return {
         **env,
+        **({"JALON_BASE_URL": "http://127.0.0.1:8000"} if loopback else {}),
         "JALON_LRS_ENDPOINT": endpoint,
         "JALON_LRS_USERNAME": "jalon",
         "JALON_LRS_PASSWORD": PASSWORD,
@@ -208,7 +212,8 @@ def test_a_background_relay_delivers_until_stopped(
     settings: Settings, clean_database: Database, stub: LocalHttpServer
 ) -> None:
     lrs = LrsSettings(stub.endpoint, "jalon", PASSWORD)
-    stop = start_background_relay(dataclasses.replace(settings, lrs=lrs), clean_database)
+    on_loopback = dataclasses.replace(settings, lrs=lrs, base_url="http://127.0.0.1:8000")
+    stop = start_background_relay(on_loopback, clean_database)
     try:
         _enqueue(clean_database, statements(3))
         deadline = time.monotonic() + 30

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
-import requests
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import Session
@@ -23,25 +21,13 @@ logger = logging.getLogger(__name__)
 NOW_TIMEOUT = (2.0, 5.0)
 
 
-class _Hurried(requests.Session):
-    """The app's HTTP session (same connections and headers), every call cut short."""
-
-    def __init__(self, http: requests.Session) -> None:
-        super().__init__()
-        self.adapters = http.adapters
-        self.headers = http.headers
-
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
-        kwargs["timeout"] = NOW_TIMEOUT
-        return super().request(method, url, *args, **kwargs)
-
-
 def _hurried(ags: GradeService) -> GradeService:
     """Return the AGS client with short timeouts (an in-memory one as it is)."""
     if not isinstance(ags, HttpGrades):
         return ags
     client = ags.client
-    return HttpGrades(ServiceClient(_Hurried(client.http), client.tokens))
+    # The same connections, headers and policy; every call cut short.
+    return HttpGrades(ServiceClient(client.http.with_timeouts(*NOW_TIMEOUT), client.tokens))
 
 
 def send_after_commit(session: Session, evaluation_id: int) -> None:

@@ -7,8 +7,8 @@ LOCKED``) — and pushes their next attempt past a lease, so no other worker tak
 meanwhile; it posts each score outside any transaction, then marks the outcome:
 
 * accepted: SENT;
-* temporary (network, 5xx, 408, 429, the token endpoint down): still PENDING, due again
-  after a random wait up to ``min(cap, base × 2^(n-1))`` ("full jitter");
+* temporary (network, 5xx, 408, 429, the token endpoint down, a 3xx): still PENDING, due
+  again after a random wait up to ``min(cap, base × 2^(n-1))`` ("full jitter");
 * refused for good (scope not granted, other 4xx, no AGS for the placement): FAILED with
   its ``LMS_*`` code, for staff to see and an administrator to retry once fixed.
 
@@ -47,8 +47,10 @@ LEASE = dt.timedelta(minutes=5)
 BACKOFF_BASE = 30.0
 BACKOFF_CAP = 3600.0
 BATCH = 50
-# Refusals worth asking again: the platform was away or asked us to slow down.
-TEMPORARY_CODES = frozenset({"LMS_UNREACHABLE", "LMS_BAD_ANSWER"})
+# Refusals worth asking again: the platform was away or asked us to slow down, or answered
+# with a redirect (a web server's rule being changed, say): a redirected score was not
+# stored, so it is never "sent", and it is tried again until the URL answers itself.
+TEMPORARY_CODES = frozenset({"LMS_UNREACHABLE", "LMS_BAD_ANSWER", "OUTBOUND_REDIRECT"})
 TEMPORARY_STATUSES = frozenset({408, 429})
 
 

@@ -26,7 +26,7 @@ from lti_tool.lti import keys as tool_keys
 from lti_tool.models import Platform
 from tests.browser import free_port
 from tests.conftest import REPO
-from tests.lti_tool.demo.harness import LEA, csrf_token, forms
+from tests.lti_tool.demo.harness import INSTRUCTOR, LEA, csrf_token, forms
 
 
 @pytest.fixture(scope="module")
@@ -175,3 +175,24 @@ def test_item4_the_demo_server_logs_no_session_token(served: tuple[str, Path]) -
     assert token not in logged
     assert form["fields"]["id_token"] not in logged
     assert "Moreau" not in logged
+
+
+def test_item1_the_demo_reads_its_roster_over_http_under_the_outbound_policy(
+    served: tuple[str, Path],
+) -> None:
+    """Jalon on loopback calls the LMS beside it over plain http: the demo keeps working."""
+    base, _instance = served
+    with requests.Session() as browser:
+        home = browser.get(f"{base}/demo/", timeout=10).text
+        browser.post(
+            f"{base}/demo/", data={"user": INSTRUCTOR, "csrf_token": csrf_token(home)}, timeout=10
+        )
+        page = browser.get(f"{base}/demo/cours/1/activites/1/lancement", timeout=10)
+        form = forms(page.text)[0]
+        landing = browser.post(form["action"], data=form["fields"], timeout=30)
+    assert landing.status_code == 200, landing.text
+    assert landing.url.startswith(f"{base}/evaluation/?lt=")
+    missing = landing.text.split('id="titre-non-remis"')[1]
+    # The list comes from the LMS's roster (NRPS, token and all, over HTTP), not launches.
+    assert "D’après la liste des participants de la plateforme." in missing
+    assert "OUTBOUND_" not in landing.text

@@ -26,6 +26,7 @@ from lti_tool.demo.keys import KeyPair
 from lti_tool.frameworks import install_bundled
 from lti_tool.lti import keys
 from lti_tool.lti.session import PARAM
+from tests.fake_dns import public_dns
 from tests.lti_tool.demo.conftest import demo_state, place
 from tests.lti_tool.demo.harness import INSTRUCTOR, JALON, LEA, Browser, WsgiTransport
 from xapi.outbox import outbox
@@ -47,6 +48,7 @@ def demo(settings: Settings, clean_database: Database, platform_key: KeyPair) ->
         demo=DemoServices(key_sets=in_process),
         jwks_fetcher=in_process,
         lms_http=transport.session(),
+        outbound_resolver=public_dns("jalon.test"),
     )
     app.config["TESTING"] = True
     transport.apps["jalon.test"] = app

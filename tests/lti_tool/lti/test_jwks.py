@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -14,7 +15,9 @@ from lti_tool.lti.jwks import (
     PlatformKeys,
     UnknownKeyError,
 )
+from tests.fake_dns import LOOPBACK
 from tests.lti_tool.lti.platforms import Browser, JwksServer, TestPlatform, landing_token, new_key
+from xapi.outbound import OutboundHttp
 
 URL = "https://lms.example/jwks"
 
@@ -81,7 +84,9 @@ def test_unusable_keys_are_ignored() -> None:
 def test_http_fetcher_reads_a_real_server(key_server: JwksServer) -> None:
     _, jwk = new_key()
     key_server.documents["/http-test/jwks"] = {"keys": [jwk]}
-    assert HttpJwksFetcher().fetch(key_server.url("/http-test/jwks")) == {"keys": [jwk]}
+    assert HttpJwksFetcher(OutboundHttp(LOOPBACK)).fetch(key_server.url("/http-test/jwks")) == {
+        "keys": [jwk]
+    }
 
 
 @pytest.mark.parametrize(
@@ -94,7 +99,7 @@ def test_http_fetcher_refuses_what_is_not_a_key_set(
     if document is not None:
         key_server.documents[path] = document
     with pytest.raises(JwksError):
-        HttpJwksFetcher().fetch(key_server.url(path))
+        HttpJwksFetcher(OutboundHttp(LOOPBACK)).fetch(key_server.url(path))
 
 
 def test_http_fetcher_times_out(key_server: JwksServer) -> None:
@@ -104,15 +109,16 @@ def test_http_fetcher_times_out(key_server: JwksServer) -> None:
     listener.bind(("127.0.0.1", 0))
     listener.listen(1)  # accepts the connection, never answers
     try:
+        fetcher = HttpJwksFetcher(OutboundHttp(replace(LOOPBACK, read_timeout=0.3)))
         with pytest.raises(JwksError):
-            HttpJwksFetcher(timeout=0.3).fetch(f"http://127.0.0.1:{listener.getsockname()[1]}/")
+            fetcher.fetch(f"http://127.0.0.1:{listener.getsockname()[1]}/")
     finally:
         listener.close()
 
 
 def test_http_fetcher_refuses_other_schemes() -> None:
     with pytest.raises(JwksError):
-        HttpJwksFetcher().fetch("file:///etc/passwd")
+        HttpJwksFetcher(OutboundHttp(LOOPBACK)).fetch("file:///etc/passwd")
 
 
 def test_platform_key_rotation_between_two_launches(browser: Browser, moodle: TestPlatform) -> None:

@@ -17,6 +17,7 @@ from lti_tool.config import Settings
 from lti_tool.db import Database
 from lti_tool.lti.storage import DatabaseStore, LtiStore, RedisStore
 from lti_tool.models import CacheEntry
+from tests.fake_dns import loopback_key_sets
 from tests.lti_tool.lti.conftest import counts
 from tests.lti_tool.lti.platforms import Browser, TestPlatform, landing_token, new_key
 
@@ -121,6 +122,7 @@ def redis_app(
         dataclasses.replace(settings, redis_url="redis://configured-but-unused"),
         database=clean_database,
         redis=redis_client,
+        jwks_fetcher=loopback_key_sets(),
     )
     app.config["TESTING"] = True
     with clean_database.session() as session:

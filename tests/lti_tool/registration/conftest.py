@@ -14,10 +14,12 @@ from flask.testing import FlaskClient
 from lti_tool import create_app
 from lti_tool.config import Settings
 from lti_tool.db import Database
-from lti_tool.dynamic_registration import UrllibPlatformHttp
+from lti_tool.dynamic_registration import OutboundPlatformHttp
 from lti_tool.frameworks import install_bundled
 from lti_tool.models import Platform
+from tests.fake_dns import LOOPBACK
 from tests.lti_tool.registration.fake_platform import FakePlatform
+from xapi.outbound import OutboundHttp
 
 ADMIN_TOKEN = "admin-token-0123456789-abcdef"  # noqa: S105 (a test value)
 
@@ -34,13 +36,14 @@ def canvas() -> Iterator[FakePlatform]:
         yield platform
 
 
-def loopback_http() -> UrllibPlatformHttp:
+def loopback_http() -> OutboundPlatformHttp:
     """The real transport, allowed to reach the fake platforms served on 127.0.0.1.
 
     The apps of these tests have a public base URL (https://jalon.test), under which Jalon
-    refuses private addresses; the fake platforms only exist on loopback.
+    refuses private addresses; the fake platforms only exist on loopback, so these tests use
+    the policy of a Jalon served on loopback (the demo's).
     """
-    return UrllibPlatformHttp(allow_private=True)
+    return OutboundPlatformHttp(OutboundHttp(LOOPBACK))
 
 
 @pytest.fixture

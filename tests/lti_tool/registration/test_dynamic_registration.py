@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from lti_tool import create_app
 from lti_tool.config import Settings
 from lti_tool.db import Database
-from lti_tool.dynamic_registration import CLOSE_SUBJECT, PlatformHttpError, UrllibPlatformHttp
+from lti_tool.dynamic_registration import CLOSE_SUBJECT, OutboundPlatformHttp, PlatformHttpError
 from lti_tool.models import PlatformStatus
 from lti_tool.registration import PlatformFields, register_platform
 from tests.conftest import REPO
@@ -26,6 +26,7 @@ from tests.lti_tool.registration.fake_platform import (
     Answer,
     FakePlatform,
 )
+from xapi.outbound import OutboundHttp, OutboundPolicy
 
 BASE = "https://jalon.test"  # tests/conftest.py's base_url
 SCOPES = {f"{AGS}lineitem", f"{AGS}score", f"{AGS}result.readonly", NRPS}
@@ -311,8 +312,8 @@ def test_a_redirect_is_not_followed(client: FlaskClient, moodle: FakePlatform) -
     )
     assert response.status_code == 424
     page = response.get_data(as_text=True)
-    assert "<code>configuration_status</code>" in page
-    assert "HTTP 302" in page
+    assert "<code>unreachable</code>" in page
+    assert "OUTBOUND_REDIRECT (HTTP 302)" in page
 
 
 def test_canvas_without_the_token_does_not_show_its_configuration(
@@ -525,8 +526,9 @@ def test_a_public_jalon_never_fetches_a_private_address(
     "host", ["127.0.0.1", "localhost", "10.1.2.3", "192.168.0.10", "169.254.169.254", "[::1]"]
 )
 def test_private_and_loopback_hosts_are_refused_by_the_default_transport(host: str) -> None:
-    with pytest.raises(PlatformHttpError, match="not a public one"):
-        UrllibPlatformHttp(timeout=1).get(f"http://{host}:9/.well-known/x", bearer=None)
+    http = OutboundPlatformHttp(OutboundHttp(OutboundPolicy()))
+    with pytest.raises(PlatformHttpError, match="OUTBOUND_ADDRESS"):
+        http.get(f"https://{host}:9/.well-known/x", bearer=None)
 
 
 def test_a_demo_served_on_loopback_may_register_with_an_lms_beside_it(

@@ -20,6 +20,7 @@ from lti_tool.frameworks import install_bundled
 from lti_tool.lti import keys as tool_keys
 from lti_tool.models import LtiResourceLink
 from lti_tool.services import LmsContext, context_for_resource_link
+from tests.fake_dns import public_dns
 from tests.lti_tool.demo.conftest import demo_state, keys, platform_key
 from tests.lti_tool.demo.harness import LEA, Browser, WsgiTransport
 from tests.lti_tool.demo.test_end_to_end import _launch
@@ -62,6 +63,7 @@ def _lms(
         demo=DemoServices(key_sets=in_process, tool=tool),
         jwks_fetcher=in_process,
         lms_http=http,
+        outbound_resolver=public_dns("jalon.test"),
     )
     app.config["TESTING"] = True
     transport.apps["jalon.test"] = app

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from pathlib import Path
 
-import requests
 from sqlalchemy.orm import Session
 
 from lti_tool.db import make_engine
@@ -16,7 +16,9 @@ from lti_tool.services.client import ServiceClient
 from lti_tool.services.context import SCOPE_LINEITEM, SCOPE_RESULT_READONLY, SCOPE_SCORE
 from lti_tool.services.nrps import HttpRoster
 from lti_tool.services.tokens import AccessTokens, PlatformAccess, ToolSigner
+from tests.fake_dns import LOOPBACK
 from tests.lti_tool.demo.test_demo_server import served
+from xapi.outbound import OutboundHttp
 
 __all__ = ["served"]
 
@@ -31,6 +33,7 @@ def _context(base: str, instance: Path) -> LmsContext:
     return LmsContext(
         access=PlatformAccess(1, issuer, "jalon-demo", f"{issuer}/token"),
         signer=signer,
+        origins=frozenset({base}),
         resource_link_id="1",
         lineitem_url=f"{issuer}/courses/1/lineitems/1",
         lineitems_url=f"{issuer}/courses/1/lineitems",
@@ -42,7 +45,7 @@ def _context(base: str, instance: Path) -> LmsContext:
 def test_roster_and_score_over_http(served: tuple[str, Path]) -> None:
     base, instance = served
     context = _context(base, instance)
-    with requests.Session() as http:
+    with contextlib.closing(OutboundHttp(LOOPBACK)) as http:
         tokens = AccessTokens(http)
         client = ServiceClient(http, tokens)
         roster = HttpRoster(client).members(context)

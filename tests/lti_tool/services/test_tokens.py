@@ -6,6 +6,7 @@ import dataclasses
 
 import jwt
 import pytest
+import requests
 
 from lti_tool.services import LineItemSpec, LmsServiceError, lms_services
 from lti_tool.services.ags import HttpGrades
@@ -13,7 +14,9 @@ from lti_tool.services.client import ServiceClient
 from lti_tool.services.context import SCOPE_LINEITEM, SCOPE_MEMBERSHIPS, SCOPE_RESULT_READONLY
 from lti_tool.services.nrps import HttpRoster
 from lti_tool.services.tokens import EXPIRY_MARGIN, AccessTokens
+from tests.fake_dns import public_dns
 from tests.lti_tool.services.conftest import JALON, Lms
+from xapi.outbound import OutboundHttp, OutboundPolicy
 
 
 class Clock:
@@ -43,7 +46,7 @@ def test_a_second_call_makes_no_token_request(lms: Lms) -> None:
 def test_a_token_is_renewed_shortly_before_it_expires(lms: Lms) -> None:
     context = lms.context(1)
     clock = Clock()
-    tokens = AccessTokens(lms.transport.session(), clock=clock)
+    tokens = AccessTokens(_http(lms.transport.session()), clock=clock)
     roster = HttpRoster(ServiceClient(tokens.http, tokens))
     with lms.app.app_context():
         roster.members(context)
@@ -59,14 +62,16 @@ def test_a_token_is_renewed_shortly_before_it_expires(lms: Lms) -> None:
 def test_the_client_assertion_is_what_lti_security_asks(lms: Lms) -> None:
     context = lms.context(1)
     sent: list[dict[str, str]] = []
-    http = lms.transport.session()
-    post = http.post
+    transport = lms.transport.session()
+    send = transport.request
 
-    def record(url: str, **kwargs: object) -> object:
-        sent.append(dict(kwargs["data"]))  # type: ignore[call-overload]
-        return post(url, **kwargs)  # type: ignore[arg-type]
+    def record(method: str, url: str, **kwargs: object) -> object:
+        if url.endswith("/token"):
+            sent.append(dict(kwargs["data"]))  # type: ignore[call-overload]
+        return send(method, url, **kwargs)  # type: ignore[arg-type]
 
-    http.post = record  # type: ignore[method-assign]
+    transport.request = record  # type: ignore[method-assign]
+    http = _http(transport)
     tokens = AccessTokens(http)
     grades = HttpGrades(ServiceClient(http, tokens))
     with lms.app.app_context():
@@ -89,14 +94,16 @@ def test_the_assertion_goes_to_auth_audience_when_the_platform_has_one(lms: Lms)
     """Brightspace and others want ``aud`` = their audience, not the token URL (problem 10)."""
     context = lms.context(1)
     sent: list[dict[str, str]] = []
-    http = lms.transport.session()
-    post = http.post
+    transport = lms.transport.session()
+    send = transport.request
 
-    def record(url: str, **kwargs: object) -> object:
-        sent.append(dict(kwargs["data"]))  # type: ignore[call-overload]
-        return post(url, **kwargs)  # type: ignore[arg-type]
+    def record(method: str, url: str, **kwargs: object) -> object:
+        if url.endswith("/token"):
+            sent.append(dict(kwargs["data"]))  # type: ignore[call-overload]
+        return send(method, url, **kwargs)  # type: ignore[arg-type]
 
-    http.post = record  # type: ignore[method-assign]
+    transport.request = record  # type: ignore[method-assign]
+    http = _http(transport)
     tokens = AccessTokens(http)
     access = dataclasses.replace(context.access, audience="https://auth.example.edu/oauth2")
     with lms.app.app_context(), pytest.raises(LmsServiceError):
@@ -106,6 +113,11 @@ def test_the_assertion_goes_to_auth_audience_when_the_platform_has_one(lms: Lms)
     http.close()
     claims = jwt.decode(sent[0]["client_assertion"], options={"verify_signature": False})
     assert claims["aud"] == "https://auth.example.edu/oauth2"
+
+
+def _http(transport: requests.Session) -> OutboundHttp:
+    """Jalon's client under the app's policy, over the in-process transport."""
+    return OutboundHttp(OutboundPolicy(resolver=public_dns("jalon.test")), transport)
 
 
 def _spec() -> LineItemSpec:

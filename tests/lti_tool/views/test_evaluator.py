@@ -30,6 +30,7 @@ from lti_tool.services import LmsServiceError, Member, Roster
 from lti_tool.services.memory import InMemoryGrades, InMemoryRoster
 from tests.browser import assert_accessible, serving
 from tests.database_rows import every_row
+from tests.fake_dns import loopback_key_sets
 from tests.lti_tool.evaluation import factories
 from tests.lti_tool.lti.conftest import key_server, moodle
 from tests.lti_tool.lti.platforms import Browser, TestPlatform, landing_token
@@ -62,7 +63,13 @@ def roster() -> Any:
 
 @pytest.fixture
 def app(settings: Settings, clean_database: Database, roster: Any, moodle: TestPlatform) -> Flask:
-    app = create_app(settings, database=clean_database, nrps=roster, ags=InMemoryGrades())
+    app = create_app(
+        settings,
+        database=clean_database,
+        nrps=roster,
+        ags=InMemoryGrades(),
+        jwks_fetcher=loopback_key_sets(),
+    )
     app.config["TESTING"] = True
     with clean_database.session() as session:
         install_bundled(session)
