@@ -25,10 +25,10 @@ def _policy(header: str) -> dict[str, str]:
     return {name: rest[0] if rest else "" for name, *rest in directives}
 
 
-def _activate(database: Database, platform: TestPlatform) -> None:
+def _set_status(database: Database, platform: TestPlatform, status: PlatformStatus) -> None:
     with database.session() as session:
         stored = session.scalars(sa.select(Platform).filter_by(client_id=platform.client_id))
-        stored.one().status = PlatformStatus.ACTIVE
+        stored.one().status = status
 
 
 def test_item10_a_launched_page_may_be_framed_by_its_own_platform_only(
@@ -51,13 +51,14 @@ def test_item10_pages_of_no_platform_may_be_framed_by_the_approved_platforms(
     registered: Flask, clean_database: Database, moodle: TestPlatform, canvas: TestPlatform
 ) -> None:
     client = registered.test_client()
-    _activate(clean_database, moodle)
+    _set_status(clean_database, moodle, PlatformStatus.ACTIVE)
+    _set_status(clean_database, canvas, PlatformStatus.PENDING)
     ancestors = _policy(client.get("/referentiels/").headers["Content-Security-Policy"])
     assert "https://moodle.example.edu" in ancestors["frame-ancestors"]
     # Canvas is registered but awaits an administrator: not yet.
     assert "canvas" not in ancestors["frame-ancestors"]
 
-    _activate(clean_database, canvas)
+    _set_status(clean_database, canvas, PlatformStatus.ACTIVE)
     page = client.get("/referentiels/")
     ancestors = _policy(page.headers["Content-Security-Policy"])
     assert "https://canvas.instructure.com" in ancestors["frame-ancestors"]

@@ -28,6 +28,7 @@ from lti_tool.db import Database
 from lti_tool.frameworks import install_bundled
 from lti_tool.models import Platform, PlatformStatus, RegistrationInvite
 from lti_tool.registration import invite_token_hash
+from tests.fake_dns import loopback_key_sets
 from tests.lti_tool.lti.conftest import counts
 from tests.lti_tool.lti.platforms import Browser, JwksServer, TestPlatform, jwks_server
 from tests.lti_tool.lti.test_rejections import _refused
@@ -68,6 +69,7 @@ def jalon_app(settings: Settings, clean_database: Database) -> Flask:
         dataclasses.replace(settings, admin_token=TOKEN),
         database=clean_database,
         registration_http=loopback_http(),
+        jwks_fetcher=loopback_key_sets(),
     )
     app.config["TESTING"] = True
     with clean_database.session() as session:

@@ -33,6 +33,7 @@ from lti_tool.lti.roles import parse
 from lti_tool.services import Member
 from lti_tool.services.memory import InMemoryGrades, InMemoryRoster
 from tests.database_rows import every_row
+from tests.fake_dns import loopback_key_sets
 from tests.lti_tool.lti.conftest import key_server, moodle
 from tests.lti_tool.lti.platforms import CLAIM, LIS, Browser, TestPlatform, landing_token
 from tests.lti_tool.test_authorization import ROUTES, STAFF, Ids
@@ -83,7 +84,12 @@ def course(settings: Settings, clean_database: Database, moodle: TestPlatform) -
         ]
     )
     app = create_app(
-        settings, database=clean_database, nrps=roster, ags=InMemoryGrades(), file_storage=storage
+        settings,
+        database=clean_database,
+        nrps=roster,
+        ags=InMemoryGrades(),
+        file_storage=storage,
+        jwks_fetcher=loopback_key_sets(),
     )
     app.config["TESTING"] = True
     with clean_database.session() as session:

@@ -27,6 +27,7 @@ from lti_tool import create_app
 from lti_tool.config import Settings
 from lti_tool.db import Database
 from lti_tool.evaluation.models import Submission, SubmissionFile, SubmissionVersion
+from tests.fake_dns import loopback_key_sets
 from tests.lti_tool.lti.conftest import browser, canvas, key_server, moodle, registered
 from tests.lti_tool.lti.platforms import Browser, TestPlatform, landing_token
 
@@ -192,6 +193,7 @@ def test_item6_a_file_of_exactly_the_maximum_size_is_accepted(
     app = create_app(
         dataclasses.replace(settings, upload_max_bytes=largest, upload_quota_bytes=2 * largest),
         database=clean_database,
+        jwks_fetcher=loopback_key_sets(),
     )
     browser = Browser(app.test_client())
     token = _launch(browser, moodle)

@@ -17,6 +17,7 @@ from lti_tool.config import ConfigError, Settings
 from lti_tool.db import Database
 from lti_tool.lti.session import SALT, learner_required, staff_required
 from lti_tool.models import CacheEntry
+from tests.fake_dns import loopback_key_sets
 from tests.lti_tool.lti.platforms import Browser, TestPlatform, landing_token
 
 FORM = "<form method=post>{{ csrf_field() }}{{ lti_field() }}<button>ok</button></form>"
@@ -258,7 +259,11 @@ def test_item8_the_limit_follows_the_setting(
     moodle: TestPlatform,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    app = create_app(dataclasses.replace(settings, session_max_hours=2), database=clean_database)
+    app = create_app(
+        dataclasses.replace(settings, session_max_hours=2),
+        database=clean_database,
+        jwks_fetcher=loopback_key_sets(),
+    )
     with clean_database.session() as session:
         moodle.register(session)
     browser = Browser(app.test_client())
