@@ -39,6 +39,13 @@ def deliver_pass(app: Flask) -> passback.DeliveryReport:
                 return total
 
 
+def deliver_everything(app: Flask) -> passback.DeliveryReport:
+    """Deliver every pending grade at once, whatever its retry delay, each once."""
+    database: Database = app.extensions["jalon.db"]
+    with app.app_context():
+        return passback.deliver_all_pending(database.sessions, utcnow(), lms_services().ags)
+
+
 def work(app: Flask, stop: threading.Event, idle: float = IDLE_SLEEP) -> None:
     """Deliver grades until ``stop`` is set."""
     while not stop.is_set():
@@ -91,19 +98,28 @@ def status_command() -> None:
 
 @grades.command("send")
 @click.option("--once", is_flag=True, help="Send every grade due now, then exit.")
-def send_command(once: bool) -> None:
-    """Deliver pending grades: as a worker until SIGTERM or Ctrl+C, or --once."""
+@click.option(
+    "--now",
+    "at_once",
+    is_flag=True,
+    help="Send every pending grade at once, ignoring retry delays (after an outage), then "
+    "exit; the exit status is 1 if any grade is still not accepted.",
+)
+def send_command(once: bool, at_once: bool) -> None:
+    """Deliver pending grades: as a worker until SIGTERM or Ctrl+C, --once, or --now."""
     from lti_tool import create_app
 
     settings = settings_from_env(serving=False)
     app = create_app(settings)
     database: Database = app.extensions["jalon.db"]
     try:
-        if once:
-            report = deliver_pass(app)
+        if once or at_once:
+            report = deliver_everything(app) if at_once else deliver_pass(app)
             click.echo(
                 f"accepted {report.sent}, to retry {report.retried}, refused {report.failed}"
             )
+            if at_once and (report.retried or report.failed):
+                raise click.exceptions.Exit(1)
             return
         click.echo("Delivering grades to the LMS (Ctrl+C to stop)")
         stop = threading.Event()

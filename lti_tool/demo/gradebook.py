@@ -144,7 +144,7 @@ class ScoreOutcome:
 def record_score(
     session: Session, course: Course, line_item: LineItem, document: Any
 ) -> tuple[str, Score | None]:
-    """Check and store a score (AGS §3.4); an older ``timestamp`` than the last is refused."""
+    """Check and store a score (AGS §3.4); one not strictly newer than the last is refused."""
     if not isinstance(document, dict):
         raise ToolDataError("the score must be a JSON object")
     user = _learner(session, course, document.get("userId"))
@@ -167,7 +167,8 @@ def record_score(
     if submission is not None and not isinstance(submission, dict):
         raise ToolDataError("submission must be an object")
     last = latest_score(session, line_item, user)
-    if last is not None and last.timestamp > timestamp:
+    if last is not None and _seconds(last.timestamp) >= _seconds(timestamp):
+        # As Moodle's scores.php: only a strictly newer score, in whole seconds, is taken.
         return ScoreOutcome.OUTDATED, None
     score = Score(
         line_item_id=line_item.id,
@@ -204,6 +205,13 @@ def _timestamp(value: Any) -> dt.datetime:
     if parsed.tzinfo is None:
         raise ToolDataError("timestamp must carry a time zone")
     return parsed
+
+
+def _seconds(moment: dt.datetime) -> int:
+    """Return a time as whole seconds since the epoch (naive times are UTC, as stored)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return int(moment.timestamp())
 
 
 def latest_score(session: Session, line_item: LineItem, user: User) -> Score | None:

@@ -27,6 +27,8 @@ LINEITEMS_TYPE = "application/vnd.ims.lis.v2.lineitemcontainer+json"
 SCORE_TYPE = "application/vnd.ims.lis.v1.score+json"
 RESULTS_TYPE = "application/vnd.ims.lis.v2.resultcontainer+json"
 ACTIVITY_PROGRESS = frozenset({"Initialized", "Started", "InProgress", "Submitted", "Completed"})
+# The answer to a score not newer than the one the platform holds.
+CONFLICT = 409
 GRADING_PROGRESS = frozenset({"FullyGraded", "Pending", "PendingManual", "Failed", "NotReady"})
 
 
@@ -232,17 +234,24 @@ class HttpGrades:
         return LineItem.from_json(self.client.json(response))
 
     def post_score(self, context: LmsContext, line_item: LineItem, score: Score) -> None:
-        """Publish a learner's score to a column."""
+        """Publish a learner's score to a column; ``LMS_SCORE_OUTDATED`` when it holds newer."""
         scopes = self.client.scopes_for(context, (SCOPE_SCORE,))
-        self.client.call(
-            context,
-            "POST",
-            _below(line_item.id, "scores"),
-            scopes,
-            accept="application/json",
-            body=score.document(),
-            content_type=SCORE_TYPE,
-        )
+        try:
+            self.client.call(
+                context,
+                "POST",
+                _below(line_item.id, "scores"),
+                scopes,
+                accept="application/json",
+                body=score.document(),
+                content_type=SCORE_TYPE,
+            )
+        except LmsServiceError as error:
+            if error.platform_status != CONFLICT:
+                raise
+            # AGS §3.4.8: the platform holds a score at least as recent (Moodle's
+            # scores.php: not strictly newer, in whole seconds).
+            raise LmsServiceError("LMS_SCORE_OUTDATED", status=CONFLICT) from error
 
     def results(
         self, context: LmsContext, line_item: LineItem, user_id: str | None = None

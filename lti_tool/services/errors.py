@@ -72,6 +72,15 @@ REASONS: dict[str, Reason] = {
         _("La plateforme a refusé les données envoyées par Jalon."),
         _("Le détail donne la réponse de la plateforme ; transmettez-le au support de Jalon."),
     ),
+    "LMS_SCORE_OUTDATED": Reason(
+        409,
+        _("La plateforme garde une note plus récente que celle-ci."),
+        _(
+            "La plateforme n’accepte qu’une note plus récente que celle qu’elle détient "
+            "(Moodle compare à la seconde près) ; Jalon a lu la note qu’elle détient et "
+            "réessaiera plus tard si elle diffère encore."
+        ),
+    ),
     "LMS_BAD_ANSWER": Reason(
         502,
         _("La plateforme a répondu de façon inattendue."),

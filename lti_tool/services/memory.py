@@ -1,7 +1,9 @@
 """AGS and NRPS kept in memory: for tests of what uses them, and a Jalon without an LMS.
 
 They keep the HTTP clients' rules that a caller can notice: only granted scopes, a column
-found by resource link and tag before one is created, the latest score per learner.
+found by resource link and tag before one is created, the latest score per learner. With
+``strictly_newer`` the gradebook refuses, as Moodle's ``scores.php`` does, a score whose
+timestamp is not strictly newer than the one it holds, compared in whole seconds.
 """
 
 from __future__ import annotations
@@ -24,10 +26,11 @@ from lti_tool.services.nrps import Member, Roster
 
 @dataclass
 class InMemoryGrades:
-    """A gradebook in memory: columns by URL, every score received."""
+    """A gradebook in memory: columns by URL, every score received (and kept)."""
 
     columns: dict[str, LineItem] = field(default_factory=dict)
     scores: list[tuple[str, Score]] = field(default_factory=list)
+    strictly_newer: bool = False
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def line_items(
@@ -74,6 +77,14 @@ class InMemoryGrades:
         ServiceClient.scopes_for(context, (SCOPE_SCORE,))
         if line_item.id not in self.columns:
             raise LmsServiceError("LMS_NOT_FOUND", status=404)
+        if self.strictly_newer:
+            held = [
+                kept.timestamp
+                for column_id, kept in self.scores
+                if column_id == line_item.id and kept.user_id == score.user_id
+            ]
+            if held and int(held[-1].timestamp()) >= int(score.timestamp.timestamp()):
+                raise LmsServiceError("LMS_SCORE_OUTDATED", status=409)
         self.scores.append((line_item.id, score))
 
     def results(

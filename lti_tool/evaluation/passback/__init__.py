@@ -2,7 +2,8 @@
 
 Publishing an evaluation writes a PENDING ``GradePassback`` in its transaction;
 :mod:`~lti_tool.evaluation.passback.delivery` delivers it (claim, post, mark, with
-backoff), :mod:`~lti_tool.evaluation.passback.after_commit` tries it once as soon as the
+backoff; a 409 settled by :mod:`~lti_tool.evaluation.passback.conflict`),
+:mod:`~lti_tool.evaluation.passback.after_commit` tries it once as soon as the
 publishing request commits, and :mod:`~lti_tool.evaluation.passback.state` tells where
 grades stand.
 """
@@ -13,6 +14,7 @@ from lti_tool.evaluation.passback.after_commit import (
     NOW_TIMEOUT,
     send_after_commit,
 )
+from lti_tool.evaluation.passback.conflict import TOLERANCE
 from lti_tool.evaluation.passback.delivery import (
     BACKOFF_BASE,
     BACKOFF_CAP,
@@ -22,6 +24,7 @@ from lti_tool.evaluation.passback.delivery import (
     TEMPORARY_STATUSES,
     DeliveryReport,
     backoff,
+    deliver_all_pending,
     deliver_due,
     is_temporary,
     send_now,
@@ -41,9 +44,11 @@ __all__ = [
     "NOW_TIMEOUT",
     "TEMPORARY_CODES",
     "TEMPORARY_STATUSES",
+    "TOLERANCE",
     "DeliveryReport",
     "PassbackState",
     "backoff",
+    "deliver_all_pending",
     "deliver_due",
     "is_temporary",
     "retry_failed",

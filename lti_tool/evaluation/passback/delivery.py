@@ -12,8 +12,11 @@ meanwhile; it posts each score outside any transaction, then marks the outcome:
 * refused for good (scope not granted, other 4xx, no AGS for the placement): FAILED with
   its ``LMS_*`` code, for staff to see and an administrator to retry once fixed.
 
-A worker that dies between the POST and the mark leaves the row PENDING: it is posted
-again when the lease ends, and the LMS keeps one score (AGS scores are keyed by timestamp).
+A worker that dies between the POST and the mark, or a POST whose answer is lost, leaves the
+row PENDING: it is posted again later with the same timestamp. Moodle then answers 409
+(``scores.php`` keeps only a strictly newer score, in whole seconds) although it holds the
+grade: a 409 is never a refusal for good; :mod:`~lti_tool.evaluation.passback.conflict`
+reads what the LMS holds and marks the grade SENT, or posts it once more, newer.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from lti_tool.evaluation.models import GradePassback, PassbackStatus
+from lti_tool.evaluation.passback.conflict import HELD, Held, settle_conflict
 from lti_tool.evaluation.passback.state import PassbackState, status_of
 from lti_tool.lti.deep_linking import LINE_ITEM_TAG
 from lti_tool.models import LtiResourceLink, LtiUser
@@ -50,7 +54,10 @@ BATCH = 50
 # Refusals worth asking again: the platform was away or asked us to slow down, or answered
 # with a redirect (a web server's rule being changed, say): a redirected score was not
 # stored, so it is never "sent", and it is tried again until the URL answers itself.
-TEMPORARY_CODES = frozenset({"LMS_UNREACHABLE", "LMS_BAD_ANSWER", "OUTBOUND_REDIRECT"})
+# A 409 to a score (LMS_SCORE_OUTDATED) is settled by reading the result, else retried.
+TEMPORARY_CODES = frozenset(
+    {"LMS_UNREACHABLE", "LMS_BAD_ANSWER", "OUTBOUND_REDIRECT", "LMS_SCORE_OUTDATED"}
+)
 TEMPORARY_STATUSES = frozenset({408, 429})
 
 
@@ -67,11 +74,15 @@ def backoff(failures: int, rng: random.Random) -> dt.timedelta:
 
 @dataclass
 class DeliveryReport:
-    """What a pass did: grades accepted, put back for later, refused for good."""
+    """What a pass did: grades accepted, put back for later, refused for good.
+
+    ``held`` counts the accepted grades the LMS already held (a 409, then its result read).
+    """
 
     sent: int = 0
     retried: int = 0
     failed: int = 0
+    held: int = 0
 
     @property
     def attempted(self) -> int:
@@ -119,6 +130,34 @@ def send_now(
         return status_of(session, evaluation_id)
 
 
+def deliver_all_pending(
+    sessions: sessionmaker[Session],
+    now: dt.datetime,
+    ags: GradeService,
+    *,
+    rng: random.Random | None = None,
+) -> DeliveryReport:
+    """Post every pending grade at once, whatever its backoff says; return what happened.
+
+    For an administrator after an outage (``jalon grades send --now``). Grades are taken in
+    order, batch after batch, each once: one put back for later is not tried again by this
+    call. A grade a running worker has just claimed may be posted twice; the LMS keeps one
+    (same timestamp: Moodle answers 409 and its result is read).
+    """
+    rng = rng or random.Random()  # noqa: S311 (jitter)
+    total = DeliveryReport()
+    after = 0
+    while True:
+        report, last = _deliver_batch(sessions, now, ags, BATCH, rng, after=after)
+        total.sent += report.sent
+        total.retried += report.retried
+        total.failed += report.failed
+        total.held += report.held
+        if last is None:
+            return total
+        after = last
+
+
 # -- one pass: claim, post, mark -----------------------------------------------------------
 
 
@@ -131,15 +170,37 @@ def _deliver(
     *,
     evaluation_id: int | None = None,
 ) -> DeliveryReport:
+    report, _last = _deliver_batch(sessions, now, ags, limit, rng, evaluation_id=evaluation_id)
+    return report
+
+
+def _deliver_batch(
+    sessions: sessionmaker[Session],
+    now: dt.datetime,
+    ags: GradeService,
+    limit: int,
+    rng: random.Random,
+    *,
+    evaluation_id: int | None = None,
+    after: int | None = None,
+) -> tuple[DeliveryReport, int | None]:
+    """Claim and post one batch; return the report and the last id claimed (if any).
+
+    With ``after``, every pending grade past that id is claimed, due or not.
+    """
     with sessions.begin() as session:
-        parcels = [_parcel(session, row) for row in _claim(session, now, limit, evaluation_id)]
+        rows = _claim(session, now, limit, evaluation_id, after)
+        parcels = [_parcel(session, row) for row in rows]
     report = DeliveryReport()
     for parcel in parcels:
-        error = _post(ags, parcel)
+        outcome = _post(sessions, now, ags, parcel)
+        error = outcome if isinstance(outcome, LmsServiceError) else None
         with sessions.begin() as session:
             if error is None:
                 _mark(session, parcel, status=PassbackStatus.SENT, sent_at=now, last_error=None)
                 report.sent += 1
+                if outcome is HELD:
+                    report.held += 1
             elif is_temporary(error):
                 wait = backoff(parcel.attempts + 1, rng)
                 _mark(session, parcel, next_attempt_at=now + wait, last_error=error.code)
@@ -149,25 +210,30 @@ def _deliver(
                 report.failed += 1
     if report.attempted:
         logger.info(
-            "Grades: %d accepted by the LMS, %d to retry, %d refused",
+            "Grades: %d accepted by the LMS (%d already held by it), %d to retry, %d refused",
             report.sent,
+            report.held,
             report.retried,
             report.failed,
         )
-    return report
+    return report, (parcels[-1].row_id if parcels else None)
 
 
 def _claim(
-    session: Session, now: dt.datetime, limit: int, evaluation_id: int | None
+    session: Session, now: dt.datetime, limit: int, evaluation_id: int | None, after: int | None
 ) -> list[GradePassback]:
-    """Take due pending grades, oldest due first, and keep other workers off them a while."""
-    due = (
-        sa.select(GradePassback.id)
-        .where(GradePassback.status == PassbackStatus.PENDING, GradePassback.next_attempt_at <= now)
-        .order_by(GradePassback.next_attempt_at, GradePassback.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
+    """Take due pending grades, oldest due first, and keep other workers off them a while.
+
+    With ``after``: every pending grade with a greater id, in id order, due or not.
+    """
+    due = sa.select(GradePassback.id).where(GradePassback.status == PassbackStatus.PENDING)
+    if after is None:
+        due = due.where(GradePassback.next_attempt_at <= now).order_by(
+            GradePassback.next_attempt_at, GradePassback.id
+        )
+    else:
+        due = due.where(GradePassback.id > after).order_by(GradePassback.id)
+    due = due.limit(limit).with_for_update(skip_locked=True)
     if evaluation_id is not None:
         due = due.where(GradePassback.evaluation_id == evaluation_id)
     ids = session.scalars(
@@ -218,14 +284,32 @@ def _parcel(session: Session, row: GradePassback) -> _Parcel:
     )
 
 
-def _post(ags: GradeService, parcel: _Parcel) -> LmsServiceError | None:
-    """Post one score to the placement's column; return the refusal, if any."""
+def _post(
+    sessions: sessionmaker[Session], now: dt.datetime, ags: GradeService, parcel: _Parcel
+) -> LmsServiceError | Held | None:
+    """Post one score to the placement's column; return the refusal, if any.
+
+    ``HELD`` when the LMS refused it as not newer while holding that same score.
+    """
     try:
         if not (parcel.context.lineitem_url or parcel.context.lineitems_url):
             # The launches never carried an AGS claim: no gradebook to write to.
             raise LmsServiceError("LMS_SERVICE_NOT_OFFERED", detail="lineitem")
         column = ags.line_item(parcel.context, parcel.spec)
-        ags.post_score(parcel.context, column, parcel.score)
+        try:
+            ags.post_score(parcel.context, column, parcel.score)
+        except LmsServiceError as error:
+            if error.code != "LMS_SCORE_OUTDATED":
+                raise
+            return settle_conflict(
+                ags,
+                parcel.context,
+                column,
+                parcel.score,
+                now=now,
+                grade_id=parcel.row_id,
+                still_pending=lambda: _still_pending(sessions, parcel.row_id),
+            )
     except LmsServiceError as error:
         # The code and status only: the platform's text may quote the learner.
         logger.warning(
@@ -236,6 +320,12 @@ def _post(ags: GradeService, parcel: _Parcel) -> LmsServiceError | None:
         )
         return error
     return None
+
+
+def _still_pending(sessions: sessionmaker[Session], row_id: int) -> bool:
+    with sessions() as session:
+        status = session.scalar(sa.select(GradePassback.status).where(GradePassback.id == row_id))
+    return status == PassbackStatus.PENDING
 
 
 def _mark(session: Session, parcel: _Parcel, **values: Any) -> None:
