@@ -191,6 +191,7 @@ def test_backoff_grows_to_its_cap_with_full_jitter() -> None:
         ("LMS_NOT_FOUND", 404, False),
         ("LMS_TOKEN_REFUSED", 400, False),
         ("LMS_SERVICE_NOT_OFFERED", None, False),
+        ("LMS_SCORE_OUTDATED", 409, True),  # item 5: settled by reading the result, or later
     ],
 )
 def test_which_refusals_are_temporary(code: str, status: int | None, temporary: bool) -> None:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections.abc import Callable
 
 import pytest
@@ -26,6 +27,7 @@ from lti_tool.services.context import SCOPE_LINEITEM, SCOPE_RESULT_READONLY, SCO
 from lti_tool.services.memory import InMemoryGrades, InMemoryRoster
 from tests.lti_tool.services.conftest import Lms
 
+SCORED = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
 SPEC = LineItemSpec("E3 — oral", 5, resource_id="community-manager-n6/E3", tag="oral")
 
 
@@ -33,10 +35,28 @@ def _scenario(grades: GradeService, context: LmsContext) -> list[tuple[str, floa
     """Create-or-find a column twice, score Léa twice, read the results."""
     column = grades.line_item(context, SPEC)
     assert grades.line_item(context, SPEC).id == column.id
-    for given in (2.0, 4.0):
-        score = Score("2", "Completed", "FullyGraded", score_given=given, score_maximum=5)
+    for seconds, given in ((0, 2.0), (1, 4.0)):
+        score = Score(
+            "2",
+            "Completed",
+            "FullyGraded",
+            score_given=given,
+            score_maximum=5,
+            timestamp=SCORED + dt.timedelta(seconds=seconds),
+        )
         grades.post_score(context, column, score)
     return [(r.user_id, r.result_score) for r in grades.results(context, column)]
+
+
+def _same_second(grades: GradeService, context: LmsContext) -> tuple[str, list[float | None]]:
+    """Score Léa, then again later in the same second: the second is refused (Moodle)."""
+    column = grades.line_item(context, SPEC)
+    first = Score("2", "Completed", "FullyGraded", 2.0, 5, timestamp=SCORED)
+    grades.post_score(context, column, first)
+    again = dataclasses.replace(first, score_given=4.0, timestamp=SCORED.replace(microsecond=900))
+    with pytest.raises(LmsServiceError) as refused:
+        grades.post_score(context, column, again)
+    return refused.value.code, [r.result_score for r in grades.results(context, column)]
 
 
 def test_memory_and_http_agree(lms: Lms) -> None:
@@ -45,6 +65,14 @@ def test_memory_and_http_agree(lms: Lms) -> None:
         over_http = _scenario(lms_services().ags, context)
     in_memory = _scenario(InMemoryGrades(), context)
     assert over_http == in_memory == [("2", 4.0)]
+
+
+def test_item5_memory_and_http_refuse_a_score_not_newer_in_whole_seconds(lms: Lms) -> None:
+    context = dataclasses.replace(lms.context(3), lineitem_url=None)
+    with lms.app.app_context():
+        over_http = _same_second(lms_services().ags, context)
+    in_memory = _same_second(InMemoryGrades(strictly_newer=True), context)
+    assert over_http == in_memory == ("LMS_SCORE_OUTDATED", [2.0])
 
 
 @pytest.mark.parametrize(
