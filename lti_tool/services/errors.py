@@ -77,8 +77,9 @@ REASONS: dict[str, Reason] = {
         _("La plateforme garde une note plus récente que celle-ci."),
         _(
             "La plateforme n’accepte qu’une note plus récente que celle qu’elle détient "
-            "(Moodle compare à la seconde près) ; Jalon a lu la note qu’elle détient et "
-            "réessaiera plus tard si elle diffère encore."
+            "(Moodle compare à la seconde près) ; Jalon a comparé la note qu’elle détient "
+            "quand elle lui permet de la lire, l’a renvoyée plus récente et réessaiera plus "
+            "tard."
         ),
     ),
     "LMS_BAD_ANSWER": Reason(
