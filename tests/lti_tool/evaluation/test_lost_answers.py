@@ -263,6 +263,33 @@ def test_item5_the_in_memory_gradebook_refuses_like_moodle_and_the_grade_is_held
     assert _row(clean_database, row.id).status == "sent"
 
 
+def test_item5_a_grade_replaced_while_on_its_way_is_not_posted_newer_over_its_replacement(
+    clean_database: Database,
+) -> None:
+    with clean_database.session() as session:
+        row = _grade(session, scopes=MOODLE_SCOPES)
+        sub = session.get(LtiUser, row.learner_id).sub  # type: ignore[union-attr]
+        session.commit()
+    newer = Score(sub, "Completed", "FullyGraded", 4, 4, timestamp=SCORED_AT)
+
+    class Replacing(InMemoryGrades):
+        """The evaluator republishes (and the LMS takes it) while this grade is posted."""
+
+        def post_score(self, context: Any, line_item: LineItem, score: Score) -> None:
+            if not self.scores:
+                with clean_database.session() as session:
+                    session.get(GradePassback, row.id).status = "superseded"  # type: ignore[union-attr]
+                    session.commit()
+                super().post_score(context, line_item, newer)
+            super().post_score(context, line_item, score)
+
+    ags = Replacing(strictly_newer=True)
+    ags.columns[COLUMN] = LineItem(id=COLUMN, score_maximum=4)
+    passback.deliver_due(clean_database.sessions, NOW, ags, 10)
+    assert [score.score_given for _column, score in ags.scores] == [4]  # the replacement stands
+    assert _row(clean_database, row.id).status == "superseded"
+
+
 class _Losing:
     """An AGS client whose score posts reach the LMS but whose answers are lost."""
 
