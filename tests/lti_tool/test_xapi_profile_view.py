@@ -75,7 +75,7 @@ def test_an_unknown_term_is_not_found(profile_client: FlaskClient) -> None:
 
 
 def test_the_framework_iris_of_statements_resolve(profile_client: FlaskClient) -> None:
-    """Every référentiel and profile IRI in a statement answers (LTI activities: see the demo flow)."""
+    """Every référentiel and profile IRI in a statement answers (LMS activities: demo flow)."""
     for event in path_of():
         statement = json.loads(build(event, BASE_URL).json)
         activities = [statement["object"]]
