@@ -4,8 +4,9 @@ Statements name a resource link ``{base}/xapi/activities/resource-links/<uuid>``
 course ``{base}/xapi/activities/courses/<uuid>``, where the UUID is a UUIDv5 of the issuer,
 the deployment id and the LMS's own id (:func:`xapi.statements.lti_key`). Those UUIDs are
 derived, not stored: an :class:`ActivityIndex` recomputes them from the rows the launches
-wrote and keeps a map from UUID to row. It reads only rows newer than the ones it has
-seen, so an unknown UUID costs one query that returns nothing, not a scan of every link.
+wrote and keeps a map from UUID to row. On a miss it reads only the rows it has not seen,
+plus the last :data:`RECENT` ids below the highest it has (a transaction that took its id
+earlier may commit later), so an unknown UUID costs a bounded query, not a scan of every link.
 
 A found row is read again and its UUID recomputed before it is answered, so a row deleted
 or renamed since is not served from memory.
@@ -60,6 +61,10 @@ class LmsActivity:
             definition["extensions"] = {v.RESOURCE_LINK_ID.iri(base_url): self.resource_link_id}
         return {"id": self.iri, "objectType": "Activity", "definition": definition}
 
+
+# Ids re-read below the highest seen, for rows committed out of id order by concurrent
+# launches: far more than the launches that can commit while one launch's transaction is open.
+RECENT = 256
 
 # Where an index entry points: which table's row, its id, and the deployment of the IRI.
 _LINK, _CONTEXT, _LINK_COURSE = "link", "context", "link-course"
@@ -117,7 +122,7 @@ class ActivityIndex:
             # Ids went back: the tables were emptied (a restored backup, a test database).
             self._entries.clear()
             self._seen = dict.fromkeys(self._seen, 0)
-        seen = dict(self._seen)
+        seen = {name: max(0, highest - RECENT) for name, highest in self._seen.items()}
         links = session.execute(
             sa.select(
                 LtiResourceLink.id,

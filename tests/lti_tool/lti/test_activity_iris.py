@@ -16,8 +16,10 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 
 from lti_tool.db import Database
+from lti_tool.models import LtiResourceLink
 from tests.lti_tool.lti.platforms import Browser, TestPlatform, landing_token
 from xapi.outbox import outbox
+from xapi.statements import lti_iri
 
 BASE = "https://jalon.test"
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
@@ -127,3 +129,38 @@ def test_item3_an_id_jalon_never_issued_is_not_found(
         page = browser.client.get(path, headers=HTML)
         assert page.status_code == 404
         assert page.mimetype == "text/html"
+
+
+def test_item3_a_link_committed_after_a_higher_id_resolves(
+    browser: Browser, moodle: TestPlatform, clean_database: Database
+) -> None:
+    # Two launches at once: the one that took the lower id commits last.
+    landing_token(browser.launch(moodle, "learner"))
+    landing_token(
+        browser.launch(
+            moodle,
+            "learner",
+            change=lambda c: c.update({CLAIM + "resource_link": {"id": "99", "title": "E4"}}),
+        )
+    )
+    with clean_database.session() as session:
+        first = session.scalars(sa.select(LtiResourceLink).order_by(LtiResourceLink.id)).first()
+        assert first is not None
+        late_id, platform_id, context_id = first.id, first.platform_id, first.context_id
+        session.delete(first)
+    second = _launched(clean_database)[1]["object"]["id"]
+    assert browser.client.get(_path(second), headers=JSON).status_code == 200  # index read
+    with clean_database.session() as session:
+        session.add(
+            LtiResourceLink(
+                id=late_id,
+                platform_id=platform_id,
+                context_id=context_id,
+                resource_link_id="late",
+                title="En retard",
+            )
+        )
+    late = lti_iri(BASE, "resource-links", moodle.issuer, moodle.deployment_id, "late")
+    answer = browser.client.get(_path(late), headers=JSON)
+    assert answer.status_code == 200
+    assert answer.json["definition"]["name"] == {"und": "En retard"}
