@@ -84,6 +84,8 @@ class ActivityIndex:
         self.base_url = base_url.rstrip("/")
         self._lock = threading.Lock()
         self._entries: dict[tuple[ActivityKind, uuid.UUID], _Entry] = {}
+        # The (table, row id, deployment) pairs already keyed: re-read ones cost no UUID.
+        self._keyed: set[tuple[str, int, str]] = set()
         # The highest row ids read so far: a new (row, deployment) pair has one above them.
         self._seen = {"link": 0, "context": 0, "deployment": 0}
 
@@ -121,9 +123,13 @@ class ActivityIndex:
         if any(now[name] < seen for name, seen in self._seen.items()):
             # Ids went back: the tables were emptied (a restored backup, a test database).
             self._entries.clear()
+            self._keyed.clear()
             self._seen = dict.fromkeys(self._seen, 0)
         seen = {name: max(0, highest - RECENT) for name, highest in self._seen.items()}
-        links = session.execute(
+        # Deployments come from registrations, not launches, and a launch needs its deployment
+        # committed first; a window there would join every link to every old deployment.
+        seen["deployment"] = self._seen["deployment"]
+        links = (
             sa.select(
                 LtiResourceLink.id,
                 LtiResourceLink.resource_link_id,
@@ -133,9 +139,16 @@ class ActivityIndex:
             )
             .join(Platform, Platform.id == LtiResourceLink.platform_id)
             .join(Deployment, Deployment.platform_id == LtiResourceLink.platform_id)
-            .where((LtiResourceLink.id > seen["link"]) | (Deployment.id > seen["deployment"]))
         )
-        for row_id, link_id, context_id, issuer, deployment_id in links:
+        # Two queries, not one OR: each then reads its few rows by index, not the whole table.
+        new_links = [
+            *session.execute(links.where(LtiResourceLink.id > seen["link"])),
+            *session.execute(links.where(Deployment.id > seen["deployment"])),
+        ]
+        for row_id, link_id, context_id, issuer, deployment_id in new_links:
+            if (_LINK, row_id, deployment_id) in self._keyed:
+                continue
+            self._keyed.add((_LINK, row_id, deployment_id))
             entry = _Entry(_LINK, row_id, deployment_id)
             key = self._key(ActivityKind.RESOURCE_LINK, issuer, deployment_id, link_id)
             self._entries[(ActivityKind.RESOURCE_LINK, key)] = entry
@@ -145,15 +158,21 @@ class ActivityIndex:
                 self._entries[(ActivityKind.COURSE, course)] = _Entry(
                     _LINK_COURSE, row_id, deployment_id
                 )
-        contexts = session.execute(
+        contexts = (
             sa.select(
                 LtiContext.id, LtiContext.context_id, Platform.issuer, Deployment.deployment_id
             )
             .join(Platform, Platform.id == LtiContext.platform_id)
             .join(Deployment, Deployment.platform_id == LtiContext.platform_id)
-            .where((LtiContext.id > seen["context"]) | (Deployment.id > seen["deployment"]))
         )
-        for row_id, context_id, issuer, deployment_id in contexts:
+        new_contexts = [
+            *session.execute(contexts.where(LtiContext.id > seen["context"])),
+            *session.execute(contexts.where(Deployment.id > seen["deployment"])),
+        ]
+        for row_id, context_id, issuer, deployment_id in new_contexts:
+            if (_CONTEXT, row_id, deployment_id) in self._keyed:
+                continue
+            self._keyed.add((_CONTEXT, row_id, deployment_id))
             key = self._key(ActivityKind.COURSE, issuer, deployment_id, context_id)
             self._entries[(ActivityKind.COURSE, key)] = _Entry(_CONTEXT, row_id, deployment_id)
         self._seen = now

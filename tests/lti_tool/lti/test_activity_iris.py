@@ -134,33 +134,21 @@ def test_item3_an_id_jalon_never_issued_is_not_found(
 def test_item3_a_link_committed_after_a_higher_id_resolves(
     browser: Browser, moodle: TestPlatform, clean_database: Database
 ) -> None:
-    # Two launches at once: the one that took the lower id commits last.
     landing_token(browser.launch(moodle, "learner"))
-    landing_token(
-        browser.launch(
-            moodle,
-            "learner",
-            change=lambda c: c.update({CLAIM + "resource_link": {"id": "99", "title": "E4"}}),
-        )
-    )
     with clean_database.session() as session:
-        first = session.scalars(sa.select(LtiResourceLink).order_by(LtiResourceLink.id)).first()
-        assert first is not None
-        late_id, platform_id, context_id = first.id, first.platform_id, first.context_id
-        session.delete(first)
-    second = _launched(clean_database)[1]["object"]["id"]
-    assert browser.client.get(_path(second), headers=JSON).status_code == 200  # index read
+        first = session.scalars(sa.select(LtiResourceLink)).one()
+        known = {"platform_id": first.platform_id, "context_id": first.context_id}
+        # Two launches at once: the one that took the lower id commits last.
+        session.add(LtiResourceLink(id=first.id + 10, resource_link_id="early", **known))
+        late_id = first.id + 5
+
+    def iri(link_id: str) -> str:
+        return lti_iri(BASE, "resource-links", moodle.issuer, moodle.deployment_id, link_id)
+
+    assert browser.client.get(_path(iri("early")), headers=JSON).status_code == 200
     with clean_database.session() as session:
-        session.add(
-            LtiResourceLink(
-                id=late_id,
-                platform_id=platform_id,
-                context_id=context_id,
-                resource_link_id="late",
-                title="En retard",
-            )
-        )
-    late = lti_iri(BASE, "resource-links", moodle.issuer, moodle.deployment_id, "late")
-    answer = browser.client.get(_path(late), headers=JSON)
+        late = LtiResourceLink(id=late_id, resource_link_id="late", title="En retard", **known)
+        session.add(late)
+    answer = browser.client.get(_path(iri("late")), headers=JSON)
     assert answer.status_code == 200
     assert answer.json["definition"]["name"] == {"und": "En retard"}
