@@ -50,13 +50,14 @@ def record_launched(
     if roles.is_staff or not sub or not isinstance(framework_code, str) or not link.get("id"):
         return False
     epreuve_code = custom.get("epreuve") if isinstance(custom.get("epreuve"), str) else None
-    tool_platform = claims.get(CLAIM + "tool_platform") or {}
     try:
         event = Launched(
             learner=LtiUser(platform.issuer, str(sub), claims.get("name"), claims.get("email")),
             lms=LmsContext(
                 issuer=platform.issuer,
-                platform_name=str(tool_platform.get("name") or platform.name or platform.issuer),
+                # The name the platform was registered under, as every other statement says
+                # it: the LMS's own ``tool_platform`` name may differ, and change.
+                platform_name=platform.name or platform.issuer,
                 deployment_id=str(claims[CLAIM + "deployment_id"]),
                 context_id=str(context.get("id") or link["id"]),
                 context_title=context.get("title"),

@@ -263,8 +263,12 @@ def mailbox(user: LtiUser, privacy: Privacy) -> str | None:
 @lru_cache(maxsize=1024)
 def lti_iri(base_url: str, kind: str, *parts: str) -> str:
     """Return the IRI Jalon gives an LMS object (a course, a resource link): a UUIDv5 of it."""
-    key = uuid.uuid5(_namespace(base_url, "lti"), json.dumps([kind, *parts]))
-    return f"{base_url}/xapi/activities/{kind}/{key}"
+    return f"{base_url}/xapi/activities/{kind}/{lti_key(base_url, kind, *parts)}"
+
+
+def lti_key(base_url: str, kind: str, *parts: str) -> uuid.UUID:
+    """Return the UUIDv5 that ends the IRI of an LMS object (issuer, deployment id, LMS id)."""
+    return uuid.uuid5(_namespace(base_url, "lti"), json.dumps([kind, *parts]))
 
 
 def item_type(base_url: str, kind: Kind) -> str:

@@ -44,6 +44,11 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(lti_views.blueprint)
     app.register_blueprint(deep_linking_views.blueprint)
     app.register_blueprint(admin_xapi.blueprint)
+    # Where the IRIs of statements point: the xAPI profile and the LMS activities.
+    from lti_tool.views import activities, xapi_profile
+
+    app.register_blueprint(xapi_profile.blueprint)
+    app.register_blueprint(activities.blueprint)
     # Evaluation: the learner's épreuve and progress, the evaluators' pages, the JSON API.
     from lti_tool import api
     from lti_tool.views import evaluator, learner, matrix, progress

@@ -9,8 +9,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import pytest
+from flask import Flask
 
+from lti_tool.db import Database
+from lti_tool.models import Deployment, LtiContext, LtiResourceLink, Platform, PlatformStatus
 from tests.browser import assert_accessible
+from tests.conftest import BASE_URL
+from xapi.statements import lti_iri
 
 if TYPE_CHECKING:
     from selenium.webdriver.remote.webdriver import WebDriver
@@ -86,3 +91,43 @@ def test_english_pages_mark_the_french_referentiel_text_as_french(
     lang_of = "return document.querySelector(arguments[0]).closest('[lang]').lang"
     assert chromium.execute_script(lang_of, "main h1") == "fr"
     assert chromium.execute_script(lang_of, "main h2") == "en"
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("kind", ["resource-links", "courses"])
+def test_item3_an_activity_iri_page_has_no_wcag21_aa_violation(
+    chromium: WebDriver, app: Flask, clean_database: Database, live_url: str, kind: str, lang: str
+) -> None:
+    # The rows a learner's launch writes: the platform, its deployment, a course and a link.
+    with clean_database.session() as session:
+        platform = Platform(
+            issuer="https://moodle.example.edu",
+            client_id="jalon",
+            name="Moodle",
+            auth_login_url="https://moodle.example.edu/mod/lti/auth.php",
+            auth_token_url="https://moodle.example.edu/mod/lti/token.php",
+            key_set_url="https://moodle.example.edu/mod/lti/certs.php",
+            status=PlatformStatus.ACTIVE,
+            deployments=[Deployment(deployment_id="1")],
+        )
+        session.add(platform)
+        session.flush()
+        course = LtiContext(platform_id=platform.id, context_id="7", title="Promotion 2026")
+        session.add(course)
+        session.flush()
+        session.add(
+            LtiResourceLink(
+                platform_id=platform.id,
+                context_id=course.id,
+                resource_link_id="3",
+                title="Épreuve 3",
+                custom={"framework": "community-manager-n6", "epreuve": "E3"},
+            )
+        )
+    lms_id = "3" if kind == "resource-links" else "7"
+    iri = lti_iri(BASE_URL, kind, "https://moodle.example.edu", "1", lms_id)
+    chromium.get(f"{live_url}{iri.removeprefix(BASE_URL)}?lang={lang}")
+    assert chromium.execute_script("return document.documentElement.lang") == lang
+    heading = chromium.execute_script("return document.querySelector('main h1').textContent")
+    assert heading.strip() == ("Épreuve 3" if kind == "resource-links" else "Promotion 2026")
+    assert_accessible(chromium, f"{kind} ?lang={lang}")

@@ -8,7 +8,6 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from lti_tool.views import xapi_profile
 from tests.conftest import BASE_URL
 from tests.xapi.factories import path_of
 from xapi.profile import load_profile, parse_profile, validate
@@ -17,10 +16,14 @@ from xapi.statements import build
 
 @pytest.fixture
 def profile_client(app: Flask) -> FlaskClient:
-    # lti_tool/views/__init__.py registers the blueprint; until it does, register it here.
-    if xapi_profile.blueprint.name not in app.blueprints:
-        app.register_blueprint(xapi_profile.blueprint)
+    """The app users get, as create_app builds it: nothing registered by the test."""
     return app.test_client()
+
+
+def test_item3_create_app_serves_the_profile(profile_client: FlaskClient) -> None:
+    response = profile_client.get("/xapi/profile", headers={"Accept": "text/html"})
+    assert response.status_code == 200
+    assert json.loads(response.get_data(as_text=True))["type"] == "Profile"
 
 
 def test_the_profile_is_served_as_json_ld(profile_client: FlaskClient) -> None:
@@ -72,7 +75,7 @@ def test_an_unknown_term_is_not_found(profile_client: FlaskClient) -> None:
 
 
 def test_the_framework_iris_of_statements_resolve(profile_client: FlaskClient) -> None:
-    """Every référentiel and profile IRI in a statement answers; LTI activity ids do not yet."""
+    """Every référentiel and profile IRI in a statement answers (LMS activities: demo flow)."""
     for event in path_of():
         statement = json.loads(build(event, BASE_URL).json)
         activities = [statement["object"]]

@@ -12,6 +12,7 @@ import json
 import logging
 import re
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -26,15 +27,24 @@ from lti_tool.demo.keys import KeyPair
 from lti_tool.frameworks import install_bundled
 from lti_tool.lti import keys
 from lti_tool.lti.session import PARAM
+from lti_tool.models import Platform
 from tests.fake_dns import public_dns
 from tests.lti_tool.demo.conftest import demo_state, place
 from tests.lti_tool.demo.harness import INSTRUCTOR, JALON, LEA, Browser, WsgiTransport
 from xapi.outbox import outbox
+from xapi.vocabulary import COURSE as COURSE_TYPE
+from xapi.vocabulary import LAUNCHED as LAUNCHED_VERB
+from xapi.vocabulary import MASTERED as MASTERED_VERB
+from xapi.vocabulary import PROGRESSED as PROGRESSED_VERB
+from xapi.vocabulary import SCORED as SCORED_VERB
+from xapi.vocabulary import SUBMITTED as SUBMITTED_VERB
 
 FRAMEWORK = "community-manager-n6"
 # Bloc 1 is judged by épreuve 1 (C1.1–C1.5, 16 criteria) and épreuve 2 (C1.6–C1.11).
 E1 = {"framework": FRAMEWORK, "epreuve": "E1"}
 E2 = {"framework": FRAMEWORK, "epreuve": "E2"}
+LAUNCHED, SUBMITTED, SCORED = LAUNCHED_VERB.iri, SUBMITTED_VERB.iri, SCORED_VERB.iri
+PROGRESSED, MASTERED, COURSE = PROGRESSED_VERB.iri, MASTERED_VERB.iri, COURSE_TYPE.iri
 
 
 @pytest.fixture
@@ -178,3 +188,87 @@ def test_item4_the_whole_flow_logs_no_personal_data_or_token(
     private = ["Léa", "Moreau", "lmoreau@demo.invalid", "Claire", "Fontaine", work, *tokens]
     assert [value for value in private if value in logged] == []
     assert any("SQL parameters hidden" in message for message in messages)
+
+
+def _flow_statements(demo: Flask, database: Database) -> list[dict[str, Any]]:
+    """Launch, hand in, grade and publish épreuve 1; return every statement, in order."""
+    e1 = place(demo, title="E1 — Étude de cas", custom=E1, score_maximum=16)
+    learner, instructor = Browser({"jalon.test": demo}), Browser({"jalon.test": demo})
+    _hand_in(learner, e1, "Ma stratégie éditoriale")
+    assert "Acceptée par la plateforme" in _evaluate_all_met(instructor, e1, "Bien.")
+    with database.session() as session:
+        texts = session.scalars(sa.select(outbox.c.body).order_by(outbox.c.id)).all()
+    return [json.loads(text) for text in texts]
+
+
+def test_item4_every_statement_of_a_flow_names_the_lms_and_course_alike(
+    demo: Flask, clean_database: Database
+) -> None:
+    statements = _flow_statements(demo, clean_database)
+    verbs = {s["verb"]["id"] for s in statements}
+    assert {LAUNCHED, SUBMITTED, SCORED, PROGRESSED, MASTERED} <= verbs
+    with clean_database.session() as session:
+        (registered,) = session.scalars(sa.select(Platform.name)).all()
+
+    def agreed(values: list[Any]) -> Any:
+        assert len({json.dumps(value, sort_keys=True) for value in values}) == 1, values
+        return values[0]
+
+    # One LMS, one name: the one it was registered under, whatever the verb.
+    assert agreed([s["context"]["platform"] for s in statements]) == registered
+    agreed([s["context"]["extensions"] for s in statements])
+    agreed([s["context"]["registration"] for s in statements])
+    agreed([s["actor"] for s in statements])
+    agreed([s["context"]["contextActivities"]["category"] for s in statements])
+    # Every statement groups under the same course and certification.
+    groupings = [s["context"]["contextActivities"]["grouping"] for s in statements]
+    agreed([[a for a in g if a["definition"]["type"] == COURSE] for g in groupings])
+    agreed([[a for a in g if "certification" in a["definition"]["type"]] for g in groupings])
+    # The resource link is the same activity, object of a launch or parent of a score.
+    links = [s["object"] for s in statements if s["verb"]["id"] in {LAUNCHED, SUBMITTED}]
+    links += [p for s in statements for p in s["context"]["contextActivities"].get("parent", [])]
+    agreed(links)
+    # And so is the épreuve every statement about it groups under.
+    epreuve = f"{JALON}/referentiels/{FRAMEWORK}/epreuves/E1"
+    assert all(
+        epreuve in {a["id"] for a in s["context"]["contextActivities"]["grouping"]}
+        for s in statements
+        if s["verb"]["id"] in {LAUNCHED, SUBMITTED, SCORED, PROGRESSED, MASTERED}
+    )
+
+
+def _jalon_iris(statement: dict[str, Any]) -> set[str]:
+    """Every IRI of a statement that Jalon mints (the actor's LMS home page aside)."""
+    activities = [statement["object"]]
+    for group in statement["context"]["contextActivities"].values():
+        activities.extend(group)
+    iris = {statement["verb"]["id"]}
+    for activity in activities:
+        iris |= {activity["id"], activity["definition"]["type"]}
+        iris |= set(activity["definition"].get("extensions", {}))
+    iris |= set(statement["context"]["extensions"])
+    return {iri for iri in iris if iri.startswith(f"{JALON}/")}
+
+
+def test_item3_every_jalon_iri_of_a_flow_answers(demo: Flask, clean_database: Database) -> None:
+    statements = _flow_statements(demo, clean_database)
+    iris = set().union(*map(_jalon_iris, statements))
+    kinds = {iri.removeprefix(JALON).split("/")[1] for iri in iris}
+    assert kinds == {"xapi", "referentiels"}
+    assert any("/xapi/activities/resource-links/" in iri for iri in iris)
+    assert any("/xapi/activities/courses/" in iri for iri in iris)
+    assert any("/xapi/profile/" in iri for iri in iris)
+    client = demo.test_client()
+    for iri in sorted(iris):
+        for accept in ("text/html", "application/json"):
+            answer = client.get(iri.removeprefix(JALON), headers={"Accept": accept})
+            assert answer.status_code == 200, (iri, accept)
+    # What an LMS activity's IRI says in JSON is what the statements say of it.
+    for statement in statements:
+        for activity in [
+            statement["object"],
+            *statement["context"]["contextActivities"]["grouping"],
+        ]:
+            if "/xapi/activities/" in activity["id"]:
+                path = activity["id"].removeprefix(JALON)
+                assert client.get(path, headers={"Accept": "application/json"}).json == activity

@@ -97,3 +97,14 @@ def test_the_launch_reads_the_current_version_with_its_rows(
     latest = _statements(clean_database)[-1]
     grouping = {a["id"] for a in latest["context"]["contextActivities"]["grouping"]}
     assert "https://jalon.test/referentiels/community-manager-n6/blocs/B2" in grouping
+
+
+def test_item4_launched_names_the_platform_as_it_was_registered(
+    browser: Browser, moodle: TestPlatform, clean_database: Database
+) -> None:
+    # The LMS calls itself « Moodle de l’école » in tool_platform; every statement that is
+    # not a launch says the registered name, so the launch says it too.
+    landing_token(browser.launch(moodle, "learner"))
+    (statement,) = _statements(clean_database)
+    assert statement["context"]["platform"] == moodle.name
+    assert statement["context"]["platform"] != "Moodle de l’école"
