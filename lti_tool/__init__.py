@@ -12,7 +12,12 @@ from lti_tool.config import Settings
 from lti_tool.db import Database
 from lti_tool.instance import private_folder
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+HERE = Path(__file__).resolve().parent
+# A wheel installs the templates as lti_tool/templates (pyproject.toml maps the package to the
+# repository's top-level templates/); a checkout or an editable install reads them in place.
+# A path, not importlib.resources: setuptools' editable finder does not resolve a package
+# mapped outside its parent's folder, and Jinja needs a folder anyway.
+TEMPLATES = HERE / "templates" if (HERE / "templates").is_dir() else HERE.parent / "templates"
 
 
 def create_app(settings: Settings | None = None, **services: Any) -> Flask:
