@@ -78,6 +78,7 @@ def check_pages(base: str) -> None:
     for path in ("/static/jalon.css", "/static/demo/demo.css"):  # both static folders
         expect(get(f"{base}{path}", timeout=10), 200)
     expect(get(f"{base}/api/v1/openapi.yaml", timeout=10), 200, "openapi:")
+    expect(get(f"{base}/xapi/profile", timeout=10), 200, "@context")  # xapi/data, packaged
     # The English catalogue (.mo) is installed: the page is translated, not just French.
     # Last: the choice sticks in a cookie.
     expect(get(f"{base}/referentiels/?lang=en", timeout=10), 200, ">Frameworks<")
