@@ -85,6 +85,36 @@ class CourseSettings(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class PlacementSource(StrEnum):
+    """How Jalon learned that an épreuve sits in a course."""
+
+    DEEP_LINKING = "deep_linking"  # the deep-linking response Jalon signed
+
+
+class EpreuvePlacement(Base):
+    """An épreuve Jalon placed in a course, known before anyone launches it.
+
+    The launched links (``lti_resource_links``) tell the same thing only once someone opened
+    them; this row is written with the signed deep-linking response, so "Ma progression"
+    names every épreuve of the course from the start.
+    """
+
+    __tablename__ = "placements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    context_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("lti_contexts.id", ondelete="CASCADE"), index=True
+    )
+    framework_code: Mapped[str] = mapped_column(sa.String(100))
+    epreuve_code: Mapped[str] = mapped_column(sa.String(50))
+    # The competency codes the placement judges (the épreuve's, or those the instructor kept).
+    competencies: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    # The custom parameters of the resource link returned to the platform.
+    custom: Mapped[dict[str, str]] = mapped_column(sa.JSON, default=dict)
+    source: Mapped[str] = mapped_column(sa.String(20), default=PlacementSource.DEEP_LINKING)
+    placed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class Submission(Base):
     """A learner's work for one placed épreuve."""
 

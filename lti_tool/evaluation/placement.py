@@ -2,17 +2,21 @@
 
 Deep linking writes the custom parameters ``framework``, ``epreuve`` and, when the
 instructor narrowed the épreuve, ``competencies``; every page of a placement reads them
-through :func:`placement_of`.
+through :func:`placement_of`. The deep-linking response also records what it placed
+(:func:`record_placement`), so the course knows its épreuves before anyone launches them.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from lti_tool.evaluation.models import EpreuvePlacement, PlacementSource
 from lti_tool.frameworks import current_framework
 from referentiel.model import Competency, Epreuve, Framework
 
@@ -68,3 +72,40 @@ def placement_of(session: Session, custom: Mapping[str, Any]) -> Placement | Non
         except KeyError:
             continue
     return Placement(code, framework, framework.identity.version, epreuve, tuple(competencies))
+
+
+def record_placement(
+    session: Session, context_id: int, custom: Mapping[str, str], now: dt.datetime
+) -> EpreuvePlacement:
+    """Record the épreuve a signed deep-linking response places in a course.
+
+    ``custom`` holds the resource link's custom parameters (framework, épreuve,
+    competencies), checked by the picker's schema. The same épreuve placed again with the
+    same competencies is one placement, dated by its latest answer.
+    """
+    framework_code, epreuve_code = custom["framework"], custom["epreuve"]
+    codes = competency_codes(custom.get("competencies"))
+    for row in session.scalars(
+        sa.select(EpreuvePlacement).where(
+            EpreuvePlacement.context_id == context_id,
+            EpreuvePlacement.framework_code == framework_code,
+            EpreuvePlacement.epreuve_code == epreuve_code,
+            EpreuvePlacement.source == PlacementSource.DEEP_LINKING,
+        )
+    ):
+        if list(row.competencies) == codes:
+            row.placed_at, row.custom = now, dict(custom)
+            session.flush()
+            return row
+    placement = EpreuvePlacement(
+        context_id=context_id,
+        framework_code=framework_code,
+        epreuve_code=epreuve_code,
+        competencies=codes,
+        custom=dict(custom),
+        source=PlacementSource.DEEP_LINKING,
+        placed_at=now,
+    )
+    session.add(placement)
+    session.flush()
+    return placement

@@ -10,7 +10,8 @@ from marshmallow import ValidationError
 from werkzeug.datastructures import MultiDict
 
 from lti_tool import csrf
-from lti_tool.db import db_session
+from lti_tool.db import db_session, utcnow
+from lti_tool.evaluation.placement import record_placement
 from lti_tool.frameworks import current_records, framework_of
 from lti_tool.lti import deep_linking, services, session
 from lti_tool.lti.deep_linking import DeepLinkingRefused, DeepLinkingSettings
@@ -99,6 +100,8 @@ def choose() -> Response | str | tuple[Response | str, int]:
         items=[item],
     )
     token = deep_linking.sign(db_session(), claims)
+    if launch.context_pk is not None:  # the course is known before anyone launches the link
+        record_placement(db_session(), launch.context_pk, item["custom"], utcnow())
     log.info("deep linking: %s %s returned to the platform", choice.framework.code, item["title"])
     headers.allow_form_action(settings.return_url)  # the auto-post goes back to the platform
     return render_template(

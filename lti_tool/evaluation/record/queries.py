@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from lti_tool.evaluation.models import (
+    EpreuvePlacement,
     LearnerProgress,
     ProgressKind,
     Submission,
@@ -126,14 +127,33 @@ def _unjudged(code: str, text: str) -> CriterionRecord:
 def _placements(
     session: Session, context_id: int, framework: Framework
 ) -> tuple[PlacedEpreuve, ...]:
-    """Return the épreuves of this framework placed in the course, in framework order."""
-    links = session.execute(
-        sa.select(LtiResourceLink.title, LtiResourceLink.custom)
-        .where(LtiResourceLink.context_id == context_id)
-        .order_by(LtiResourceLink.id)
+    """Return the épreuves of this framework placed in the course, in framework order.
+
+    They come from the links launched in the course and from the deep-linking answers
+    Jalon signed for it (known before anyone launches them); a deep-linked épreuve that
+    was since launched with the same competencies is shown once, under the LMS's title.
+    """
+    launched = sa.select(
+        LtiResourceLink.title,
+        LtiResourceLink.custom,
+        sa.literal(0).label("signed"),
+        LtiResourceLink.id,
+    ).where(LtiResourceLink.context_id == context_id)
+    signed = sa.select(
+        sa.cast(sa.null(), sa.String(1024)),
+        EpreuvePlacement.custom,
+        sa.literal(1),
+        EpreuvePlacement.id,
+    ).where(EpreuvePlacement.context_id == context_id)
+    union = sa.union_all(launched, signed).subquery()
+    rows = session.execute(
+        sa.select(union.c.title, union.c.custom, union.c.signed).order_by(
+            union.c.signed, union.c.id
+        )
     ).all()
-    placed = []
-    for title, custom in links:
+    placed: list[PlacedEpreuve] = []
+    seen: set[tuple[str, tuple[str, ...]]] = set()
+    for title, custom, is_signed in rows:
         if not isinstance(custom, dict) or custom.get("framework") != framework.code:
             continue
         try:
@@ -142,6 +162,9 @@ def _placements(
             continue
         codes = competency_codes(custom.get("competencies")) or list(epreuve.competencies)
         known = tuple(c for c in codes if _exists(framework, c))
+        if is_signed and (epreuve.code, known) in seen:
+            continue  # deep-linked, then launched: the launched link names it
+        seen.add((epreuve.code, known))
         placed.append(PlacedEpreuve(epreuve.code, epreuve.title, title, known))
     order = {epreuve.code: index for index, epreuve in enumerate(framework.epreuves)}
     return tuple(sorted(placed, key=lambda p: order[p.code]))
