@@ -19,7 +19,7 @@ from lti_tool.models import LtiContext
 from tests.lti_tool.deep_linking.test_picker import answer_of, choose, open_picker
 from tests.lti_tool.lti.platforms import CLAIM, Browser, TestPlatform, landing_token
 
-NONE = "aucune épreuve ouverte dans Jalon depuis ce cours ne l’évalue encore."
+NONE = "aucune épreuve placée ou ouverte dans ce cours ne l’évalue encore."
 LATER = {
     "E2": ("C1.6", "C1.11"),
     "E3": ("C2.1", "C2.11"),
