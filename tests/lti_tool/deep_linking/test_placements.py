@@ -28,9 +28,7 @@ LATER = {
 }
 
 
-def place(
-    browser: Browser, moodle: TestPlatform, epreuve: str, competencies: Any = None
-) -> None:
+def place(browser: Browser, moodle: TestPlatform, epreuve: str, competencies: Any = None) -> None:
     """Place an épreuve in Moodle's course 7 through the picker, as an instructor does."""
     _token, picker = open_picker(browser, moodle)
     answer_of(choose(browser, picker, epreuve, competencies))
