@@ -13,7 +13,8 @@ pylti1p3 2.0.0 runs the protocol; these subclasses close its measured gaps:
 - the signature is checked with RS256 only, the platform key cached per process and the key
   set refetched once (rate-limited) on an unknown ``kid``; ±60 s of clock leeway;
 - message type, LTI version and required claims are checked; ``sub`` may be absent only
-  for an anonymous resource-link launch (LTI Core §5.3.6.1).
+  for an anonymous resource-link launch (LTI Core §5.3.6.1); an optional claim of the
+  wrong type is dropped with a log line (:mod:`lti_tool.lti.claims`).
 
 Every refusal is a :class:`LaunchRejected` with a reason code.
 """
@@ -41,6 +42,7 @@ from pylti1p3.launch_data_storage.base import LaunchDataStorage
 from pylti1p3.message_validators.deep_link import DeepLinkMessageValidator
 from pylti1p3.session import SessionService
 
+from lti_tool.lti.claims import drop_mistyped
 from lti_tool.lti.errors import LaunchRejected
 from lti_tool.lti.jwks import JwksError, PlatformKeys, UnknownKeyError
 from lti_tool.lti.state import STATE_TTL, LoginState, StateSigner, new_browser_id
@@ -551,6 +553,7 @@ class JalonMessageLaunch(FlaskMessageLaunch):
                 DeepLinkMessageValidator().validate(body)
             except LtiException as exc:
                 raise LaunchRejected("LTI_MISSING_CLAIM", str(exc)) from None
+        drop_mistyped(body)
         return self
 
     # After validation ---------------------------------------------------------------
