@@ -1,8 +1,9 @@
 """Languages: French first, English available.
 
 The locale comes from ``?lang=``, then the ``jalon_lang`` cookie it sets, then the
-browser's Accept-Language, then the configured default. (After an LTI launch, the
-launch's ``locale`` claim will take precedence.)
+browser's Accept-Language, then the configured default. After an LTI launch, the
+launch's ``launch_presentation.locale`` takes precedence; a platform that sends none
+(Open edX) leaves the choice to the browser's Accept-Language, then the default.
 """
 
 from __future__ import annotations

@@ -128,13 +128,28 @@ def _text_problem(field_name: str, value: str, *, required: bool = True) -> Prob
     return None
 
 
+def normalise_issuer(issuer: str) -> str:
+    """Return an issuer as platforms send it: trimmed, without one trailing slash.
+
+    No platform Jalon knows sends an ``iss`` ending in a slash: Moodle refuses a
+    ``wwwroot`` that ends with one, Open edX sends its LMS root URL, Canvas its own fixed
+    URL. A slash typed after the address (``https://lms.example.edu/``, or a Moodle in a
+    folder, ``https://example.edu/moodle/``) is a copy of the browser's address bar, and
+    would make every launch fail; so it is removed, whatever the path.
+    """
+    issuer = issuer.strip()
+    if issuer.endswith("/") and not issuer.endswith("//"):
+        return issuer[:-1]
+    return issuer
+
+
 def validate_platform(fields: PlatformFields) -> PlatformFields:
     """Return the fields trimmed and checked, or raise with every problem found."""
     audience = (fields.auth_audience or "").strip() or None
     family = (fields.product_family_code or "").strip() or None
     clean = replace(
         fields,
-        issuer=fields.issuer.strip(),
+        issuer=normalise_issuer(fields.issuer),
         client_id=fields.client_id.strip(),
         auth_login_url=fields.auth_login_url.strip(),
         auth_token_url=fields.auth_token_url.strip(),
@@ -169,10 +184,13 @@ def validate_platform(fields: PlatformFields) -> PlatformFields:
 
 def find_platform(session: Session, issuer: str, client_id: str) -> Platform | None:
     """Return the platform registered with this issuer and client id, or ``None``."""
+    # As typed, or as stored since the trailing slash is removed (:func:`normalise_issuer`).
+    issuers = {issuer.strip(), normalise_issuer(issuer)}
     return session.scalar(
-        sa.select(Platform).where(
-            Platform.issuer == issuer.strip(), Platform.client_id == client_id.strip()
-        )
+        sa.select(Platform)
+        .where(Platform.issuer.in_(issuers), Platform.client_id == client_id.strip())
+        .order_by(Platform.id)
+        .limit(1)
     )
 
 

@@ -49,6 +49,25 @@ def competency_codes(value: Any) -> list[str]:
     return [code.strip() for code in value.replace(";", ",").split(",") if code.strip()]
 
 
+def epreuve_heading(epreuve: Epreuve) -> str:
+    """Return how a placed épreuve is named where the platform gave it no title."""
+    return f"{epreuve.code} — {epreuve.title}"
+
+
+def placement_title(session: Session, title: str | None, custom: Mapping[str, Any]) -> str | None:
+    """Return a placement's title: the platform's, else its épreuve's (Open edX sends none).
+
+    Never the custom parameters themselves (``community-manager-n6/E3``): a gradebook
+    column or a heading says what the learners were asked to do.
+    """
+    if title:
+        return title
+    placement = placement_of(session, custom) if isinstance(custom, Mapping) else None
+    if placement is None or placement.epreuve is None:
+        return None
+    return epreuve_heading(placement.epreuve)
+
+
 def placement_of(session: Session, custom: Mapping[str, Any]) -> Placement | None:
     """Return the épreuve a placement's custom parameters name, or ``None`` if none."""
     code, epreuve_code = custom.get("framework"), custom.get("epreuve")

@@ -38,6 +38,18 @@ REASONS: dict[str, Reason] = {
             "dynamique, commande « jalon platform add » ou page d’administration."
         ),
     ),
+    "LTI_ISSUER_TRAILING_SLASH": Reason(
+        403,
+        _(
+            "L’émetteur envoyé par la plateforme ne diffère de celui enregistré que par "
+            "une barre oblique finale."
+        ),
+        _(
+            "Le détail donne l’émetteur (iss) reçu, puis celui enregistré dans Jalon. "
+            "Enregistrez la plateforme avec l’émetteur exactement comme elle l’envoie "
+            "(l’adresse racine de Moodle ou d’Open edX, sans « / » final)."
+        ),
+    ),
     "LTI_PLATFORM_PENDING": Reason(
         403,
         _("Cette plateforme attend l’approbation d’un administrateur de Jalon."),

@@ -13,7 +13,8 @@ pylti1p3 2.0.0 runs the protocol; these subclasses close its measured gaps:
 - the signature is checked with RS256 only, the platform key cached per process and the key
   set refetched once (rate-limited) on an unknown ``kid``; ±60 s of clock leeway;
 - message type, LTI version and required claims are checked; ``sub`` may be absent only
-  for an anonymous resource-link launch (LTI Core §5.3.6.1).
+  for an anonymous resource-link launch (LTI Core §5.3.6.1); an optional claim of the
+  wrong type is dropped with a log line (:mod:`lti_tool.lti.claims`).
 
 Every refusal is a :class:`LaunchRejected` with a reason code.
 """
@@ -41,6 +42,7 @@ from pylti1p3.launch_data_storage.base import LaunchDataStorage
 from pylti1p3.message_validators.deep_link import DeepLinkMessageValidator
 from pylti1p3.session import SessionService
 
+from lti_tool.lti.claims import drop_mistyped
 from lti_tool.lti.errors import LaunchRejected
 from lti_tool.lti.jwks import JwksError, PlatformKeys, UnknownKeyError
 from lti_tool.lti.state import STATE_TTL, LoginState, StateSigner, new_browser_id
@@ -203,7 +205,7 @@ class JalonOIDCLogin(FlaskOIDCLogin):
         client_id = self.param("client_id")
         registrations = self.tool_conf.platforms(iss)
         if not registrations:
-            raise LaunchRejected("LTI_UNKNOWN_ISSUER")
+            raise unknown_issuer(self.tool_conf, iss)
         registration = self._tool_config.find_registration_by_params(
             iss, client_id, action=Action.OIDC_LOGIN, request=self._request
         )
@@ -259,6 +261,20 @@ class JalonOIDCLogin(FlaskOIDCLogin):
         auth_url = platform.auth_login_url + separator + urlencode(auth_params)
         start = LoginStart(state=state, nonce=nonce, auth_url=auth_url)
         return start, self.get_redirect(auth_url)
+
+
+def unknown_issuer(tool_conf: DatabaseToolConf, iss: str) -> LaunchRejected:
+    """Return the refusal of an issuer no registration has, naming it.
+
+    An issuer that differs from a registered one only by a trailing slash gets its own
+    code, naming both (received, then registered): the administrator sees at once which
+    one to correct. The two are not taken for one another: the token's ``iss`` is checked
+    as the registration states it.
+    """
+    other = iss[:-1] if iss.endswith("/") else iss + "/"
+    if tool_conf.platforms(other):
+        return LaunchRejected("LTI_ISSUER_TRAILING_SLASH", f"{iss[:255]} ≠ {other[:255]}")
+    return LaunchRejected("LTI_UNKNOWN_ISSUER", iss[:255])
 
 
 class JalonMessageLaunch(FlaskMessageLaunch):
@@ -426,9 +442,11 @@ class JalonMessageLaunch(FlaskMessageLaunch):
         platform = self.tool_conf.platform(iss, self.login_state.client_id)
         if platform is None or platform.id != self.login_state.platform_id:
             if not self.tool_conf.platforms(iss):
-                raise LaunchRejected("LTI_UNKNOWN_ISSUER")
+                raise unknown_issuer(self.tool_conf, iss)
             if iss != self.login_state.issuer:
-                raise LaunchRejected("LTI_ISSUER_MISMATCH")
+                raise LaunchRejected(
+                    "LTI_ISSUER_MISMATCH", f"{iss[:255]} ≠ {self.login_state.issuer[:255]}"
+                )
             raise LaunchRejected("LTI_UNKNOWN_CLIENT")  # removed since the login
         if not platform.is_active:
             # Set back to pending since the login, or a state from before the approval.
@@ -551,6 +569,7 @@ class JalonMessageLaunch(FlaskMessageLaunch):
                 DeepLinkMessageValidator().validate(body)
             except LtiException as exc:
                 raise LaunchRejected("LTI_MISSING_CLAIM", str(exc)) from None
+        drop_mistyped(body)
         return self
 
     # After validation ---------------------------------------------------------------

@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from lti_tool.evaluation.models import GradePassback, PassbackStatus
 from lti_tool.evaluation.passback.conflict import HELD, Held, settle_conflict
 from lti_tool.evaluation.passback.state import PassbackState, status_of
+from lti_tool.evaluation.placement import placement_title
 from lti_tool.lti.deep_linking import LINE_ITEM_TAG
 from lti_tool.models import LtiResourceLink, LtiUser
 from lti_tool.services import (
@@ -267,7 +268,7 @@ def _parcel(session: Session, row: GradePassback) -> _Parcel:
         attempts=row.attempts,
         context=context_for_resource_link(session, link),
         spec=LineItemSpec(
-            label=link.title or resource or "Jalon",
+            label=placement_title(session, link.title, custom) or resource or "Jalon",
             score_maximum=row.score_maximum,
             resource_id=resource,
             tag=LINE_ITEM_TAG,
