@@ -47,8 +47,7 @@ LAUNCHED, SUBMITTED, SCORED = LAUNCHED_VERB.iri, SUBMITTED_VERB.iri, SCORED_VERB
 PROGRESSED, MASTERED, COURSE = PROGRESSED_VERB.iri, MASTERED_VERB.iri, COURSE_TYPE.iri
 
 
-@pytest.fixture
-def demo(settings: Settings, clean_database: Database, platform_key: KeyPair) -> Iterator[Flask]:
+def demo_app(settings: Settings, clean_database: Database) -> tuple[Flask, WsgiTransport]:
     """Jalon and the demo LMS in one app; Jalon's AGS and NRPS calls reach the demo in process."""
     transport = WsgiTransport()
     in_process = InProcessKeySets()
@@ -66,6 +65,12 @@ def demo(settings: Settings, clean_database: Database, platform_key: KeyPair) ->
         install_bundled(session)
         register_demo_platform(session, settings.base_url)
         keys.current(session)  # as `jalon demo` does before serving
+    return app, transport
+
+
+@pytest.fixture
+def demo(settings: Settings, clean_database: Database, platform_key: KeyPair) -> Iterator[Flask]:
+    app, _transport = demo_app(settings, clean_database)
     yield app
     demo_state(app).database.engine.dispose()
 

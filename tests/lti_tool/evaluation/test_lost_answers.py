@@ -31,22 +31,25 @@ from lti_tool import create_app
 from lti_tool.cli.grades import deliver_everything, grades
 from lti_tool.config import Settings
 from lti_tool.db import Database
-from lti_tool.demo import DemoServices, InProcessKeySets, register_demo_platform
 from lti_tool.demo.keys import KeyPair
 from lti_tool.demo.models import Score as StoredScore
 from lti_tool.evaluation import passback
 from lti_tool.evaluation.models import GradePassback
 from lti_tool.evaluation.passback.conflict import same_score
-from lti_tool.frameworks import install_bundled
-from lti_tool.lti import keys as tool_keys
 from lti_tool.models import LtiResourceLink, LtiUser, Platform
 from lti_tool.services import LineItem, LmsServiceError, Result, Score, lms_services
 from lti_tool.services.context import SCOPE_LINEITEM_READONLY, SCOPE_RESULT_READONLY, SCOPE_SCORE
 from lti_tool.services.memory import InMemoryGrades
-from tests.fake_dns import public_dns
 from tests.lti_tool.demo.conftest import demo_state, keys, place, platform_key
 from tests.lti_tool.demo.harness import INSTRUCTOR, JALON, Browser, WsgiTransport
-from tests.lti_tool.demo.test_evaluation_flow import E1, _hand_in, _hidden, _launch, _token
+from tests.lti_tool.demo.test_evaluation_flow import (
+    E1,
+    _hand_in,
+    _hidden,
+    _launch,
+    _token,
+    demo_app,
+)
 from tests.lti_tool.evaluation import factories
 from tests.lti_tool.evaluation.moodle_gradebook import Grade, MoodleGradebook
 from tests.lti_tool.evaluation.test_passback import COLUMN, NOW, SCORED_AT, _grade, _row
@@ -312,22 +315,7 @@ def demo(
     settings: Settings, clean_database: Database, platform_key: KeyPair
 ) -> Iterator[tuple[Flask, WsgiTransport]]:
     """Jalon and the demo LMS in one app; Jalon's AGS calls reach the demo in process."""
-    transport = WsgiTransport()
-    in_process = InProcessKeySets()
-    app = create_app(
-        settings,
-        database=clean_database,
-        demo=DemoServices(key_sets=in_process),
-        jwks_fetcher=in_process,
-        lms_http=transport.session(),
-        outbound_resolver=public_dns("jalon.test"),
-    )
-    app.config["TESTING"] = True
-    transport.apps["jalon.test"] = app
-    with clean_database.session() as session:
-        install_bundled(session)
-        register_demo_platform(session, settings.base_url)
-        tool_keys.current(session)
+    app, transport = demo_app(settings, clean_database)
     yield app, transport
     demo_state(app).database.engine.dispose()
 
