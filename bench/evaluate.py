@@ -43,7 +43,7 @@ from lti_tool.evaluation import statements as evaluation_statements  # noqa: E40
 from lti_tool.evaluation.grid import load_grid  # noqa: E402
 from lti_tool.evaluation.models import Submission, SubmissionStatus, SubmissionVersion  # noqa: E402
 from lti_tool.frameworks import find_record, framework_of, install_bundled  # noqa: E402
-from lti_tool.models import LtiContext, LtiResourceLink, LtiUser, Platform  # noqa: E402
+from lti_tool.models import LtiContext, LtiResourceLink, LtiUser, Platform, PlatformStatus  # noqa: E402
 from referentiel.model import Competency, Framework  # noqa: E402
 from xapi import outbox  # noqa: E402
 
@@ -107,6 +107,7 @@ def setup_course(database: Database, competencies: list[Competency]) -> dict[str
     suffix = uuid.uuid4().hex[:8]
     with database.session() as session:
         platform = Platform(
+            status=PlatformStatus.ACTIVE,
             issuer=f"https://lms-{suffix}.bench.example",
             client_id=f"bench-{suffix}",
             name="Bench LMS",

@@ -50,7 +50,7 @@ from lti_tool.db import Database  # noqa: E402
 from lti_tool.frameworks import install_bundled  # noqa: E402
 from lti_tool.lti.jwks import InMemoryJwksFetcher  # noqa: E402
 from lti_tool.lti.keys import public_jwk  # noqa: E402
-from lti_tool.models import Deployment, Platform  # noqa: E402
+from lti_tool.models import Deployment, Platform, PlatformStatus  # noqa: E402
 
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
 ISSUER = "https://moodle.bench.example"
@@ -109,6 +109,7 @@ class PlatformSigner:
         with database.session() as session:
             install_bundled(session)
             platform = Platform(
+                status=PlatformStatus.ACTIVE,
                 issuer=self.issuer,
                 client_id=CLIENT_ID,
                 name="bench",

@@ -61,6 +61,7 @@ from lti_tool.models import (  # noqa: E402
     LtiResourceLink,
     LtiUser,
     Platform,
+    PlatformStatus,
 )
 from referentiel.model import Framework  # noqa: E402
 
@@ -365,6 +366,7 @@ def main() -> None:
         assert record is not None
         framework = framework_of(record)
         platform = Platform(
+            status=PlatformStatus.ACTIVE,
             issuer=ISSUER,
             client_id="bench",
             name="Moodle (bench)",
