@@ -33,8 +33,9 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(health.blueprint)
     app.register_blueprint(referentiels.blueprint)
     # LTI registration paths: Dynamic Registration, Canvas JSON, install page, admin page.
-    from lti_tool.views import admin_platforms, install, registration
+    from lti_tool.views import admin_index, admin_platforms, install, registration
 
+    app.register_blueprint(admin_index.blueprint)
     app.register_blueprint(install.blueprint)
     app.register_blueprint(registration.blueprint)
     app.register_blueprint(admin_platforms.blueprint)
