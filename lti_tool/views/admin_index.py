@@ -23,8 +23,8 @@ blueprint = Blueprint("admin_index", __name__, url_prefix="/admin")
 def index() -> str:
     """List the admin pages with their counts."""
     session = db_session()
-    counts = session.execute(sa.select(Platform.status, sa.func.count()).group_by(Platform.status))
-    by_status: dict[str, int] = {status: count for status, count in counts}
+    counts = sa.select(Platform.status, sa.func.count()).group_by(Platform.status)
+    by_status: dict[str, int] = dict(session.execute(counts).all())
     frameworks = session.scalar(sa.select(sa.func.count(sa.distinct(FrameworkRecord.code))))
     return render_template(
         "admin/index.html",
