@@ -166,7 +166,7 @@ def _safe_next(target: str | None) -> str:
     a tab and ``/evil.example/`` would leave the site: anything but a plain absolute path
     (once or twice decoded) falls back to the admin home.
     """
-    fallback = url_for("referentiels.index")
+    fallback = url_for("admin_index.index")
     if not target:
         return fallback
     decoded = unquote(target)

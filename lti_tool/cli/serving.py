@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import click
@@ -64,6 +65,18 @@ def serve(host: str, port: int, workers: int, threads: int, relay: bool) -> None
     _serve(settings_from_env(), host, port, workers, threads, relay)
 
 
+def _admin_token_source(settings: Settings) -> str:
+    """Say where the token that opens the admin pages is, never the token itself.
+
+    The demo makes one in the instance folder unless ``JALON_ADMIN_TOKEN`` is set; the
+    token stays out of the terminal (and out of logs that capture it).
+    """
+    made = settings.instance_path / "admin_token"
+    if os.environ.get("JALON_ADMIN_TOKEN"):
+        return "sign in with the token in JALON_ADMIN_TOKEN"
+    return f"sign in with the token in {made} (cat it to copy it)"
+
+
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
@@ -86,5 +99,7 @@ def demo(host: str, port: int) -> None:
     if placed:
         click.echo(f"Épreuves placed in the demo course: {', '.join(placed)}")
     click.echo(f"Jalon: {settings.base_url}/referentiels/")
-    click.echo(f"Demo LMS: {settings.base_url}/demo/ (Ctrl+C to stop)")
+    click.echo(f"Demo LMS: {settings.base_url}/demo/")
+    click.echo(f"Admin: {settings.base_url}/admin/ — {_admin_token_source(settings)}")
+    click.echo("(Ctrl+C to stop)")
     _serve(settings, host, port, workers=1, threads=4)

@@ -27,14 +27,17 @@ def init_app(app: Flask) -> None:
         health,
         navigation,
         referentiels,
+        site_files,
         storable_input,
     )
 
     app.register_blueprint(health.blueprint)
+    app.register_blueprint(site_files.blueprint)
     app.register_blueprint(referentiels.blueprint)
     # LTI registration paths: Dynamic Registration, Canvas JSON, install page, admin page.
-    from lti_tool.views import admin_platforms, install, registration
+    from lti_tool.views import admin_index, admin_platforms, install, registration
 
+    app.register_blueprint(admin_index.blueprint)
     app.register_blueprint(install.blueprint)
     app.register_blueprint(registration.blueprint)
     app.register_blueprint(admin_platforms.blueprint)

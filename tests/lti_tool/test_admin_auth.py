@@ -88,9 +88,50 @@ def test_next_never_leaves_the_site(admin_app: Flask) -> None:
     response = client.post(
         "/admin/connexion?next=//evil.example/x", data={"token": TOKEN, "csrf_token": _token(form)}
     )
-    assert response.headers["Location"] == "/referentiels/"
+    assert response.headers["Location"] == "/admin/"
 
 
 def test_admin_is_closed_without_a_token(client: FlaskClient) -> None:
     page = client.get("/admin/connexion").get_data(as_text=True)
     assert "JALON_ADMIN_TOKEN" in page
+
+
+def _signed_in(app: Flask) -> FlaskClient:
+    client = app.test_client()
+    form = client.get("/admin/connexion").get_data(as_text=True)
+    client.post("/admin/connexion", data={"token": TOKEN, "csrf_token": _token(form)})
+    return client
+
+
+def test_item8_admin_answers_with_an_index_of_the_admin_pages(admin_app: Flask) -> None:
+    assert admin_app.test_client().get("/admin/").status_code == 302  # to the sign-in page
+    page = _signed_in(admin_app).get("/admin/")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    for link in ("/admin/plateformes/", "/admin/xapi/", "/referentiels/", "/lti/installation"):
+        assert f'href="{link}"' in html, link
+    assert "Actives : 0." in html
+    assert 'action="/admin/deconnexion"' in html
+
+
+def test_item8_the_admin_index_counts_platforms_waiting_for_approval(
+    admin_app: Flask, clean_database: Database
+) -> None:
+    from lti_tool.models import Platform, PlatformStatus
+
+    with clean_database.session() as session:
+        for number, status in enumerate((PlatformStatus.ACTIVE, PlatformStatus.PENDING)):
+            session.add(
+                Platform(
+                    issuer=f"https://lms{number}.example.org",
+                    client_id="jalon",
+                    auth_login_url=f"https://lms{number}.example.org/login",
+                    auth_token_url=f"https://lms{number}.example.org/token",
+                    key_set_url=f"https://lms{number}.example.org/jwks",
+                    status=status,
+                )
+            )
+        session.commit()
+    html = _signed_in(admin_app).get("/admin/?lang=en").get_data(as_text=True)
+    assert "Active: 1." in html
+    assert "Waiting for approval: 1." in html

@@ -206,3 +206,22 @@ def test_the_journal_passes_axe_core(
     # Open every statement's JSON, so that axe judges the whole page.
     chromium.execute_script("document.querySelectorAll('details').forEach(d => d.open = true)")
     assert_accessible(chromium, f"/admin/xapi/?lang={lang}")
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_item8_the_admin_index_passes_axe_core(
+    chromium: WebDriver, live_admin: str, lang: str
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    chromium.get(f"{live_admin}/admin/?lang={lang}")  # → the sign-in page, then back here
+    chromium.find_element(By.ID, "token").send_keys(TOKEN)
+    chromium.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    WebDriverWait(chromium, 10).until(lambda d: d.current_url.startswith(f"{live_admin}/admin/?"))
+    assert chromium.execute_script("return document.documentElement.lang") == lang
+    links = chromium.execute_script(
+        "return [...document.querySelectorAll('main h2 a')].map(a => a.pathname)"
+    )
+    assert links == ["/admin/plateformes/", "/admin/xapi/", "/referentiels/", "/lti/installation"]
+    assert_accessible(chromium, f"/admin/?lang={lang}")

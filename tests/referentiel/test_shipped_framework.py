@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
+from pathlib import Path
 
 import pytest
 
@@ -26,11 +28,38 @@ def _words(text: str) -> str:
     return re.sub(r"[^a-z]+", "", text.encode("ascii", "ignore").decode().lower())
 
 
+def read_seed(path: Path = SEED) -> str:
+    """Read the référentiel's source document, an OCR kept beside the repository.
+
+    The two tests comparing the shipped file with it skip on a checkout without the
+    ``shared/`` folder next to it, saying so; under CI (``CI`` set) that is a failure.
+    """
+    if not path.exists():
+        reason = (
+            f"needs the référentiel's source document {path.name}, looked for in {path.parent} "
+            "(the `shared/seeds/` folder beside the checkout)"
+        )
+        if os.environ.get("CI"):
+            pytest.fail(reason + " (CI must not skip it)", pytrace=False)
+        pytest.skip(reason)
+    return path.read_text(encoding="utf-8")
+
+
 @pytest.fixture(scope="module")
 def seed() -> str:
-    if not SEED.exists():
-        pytest.skip(f"the seed document is missing: {SEED}")
-    return SEED.read_text(encoding="utf-8")
+    return read_seed()
+
+
+def test_item8_a_missing_seed_skips_naming_it_and_fails_under_ci(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    missing = tmp_path / "seeds" / SEED.name
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match=r"source document 000_.*shared/seeds"):
+        read_seed(missing)
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI must not skip it"):
+        read_seed(missing)
 
 
 def test_counts(framework: Framework) -> None:

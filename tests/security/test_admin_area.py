@@ -22,7 +22,7 @@ from lti_tool.db import Database
 from lti_tool.models import AdminSession
 
 TOKEN = "admin-token-0123456789-abcdef"  # noqa: S105 (a test value)
-HOME = "/referentiels/"
+HOME = "/admin/"
 
 
 def _app(settings: Settings, database: Database, **services: Any) -> Flask:

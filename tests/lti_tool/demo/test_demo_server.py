@@ -64,6 +64,10 @@ def test_jalon_demo_prints_both_urls_and_registers_the_lms(served: tuple[str, Pa
     base, instance = served
     output = (instance / "server.log").read_text(errors="replace")
     assert f"Demo LMS: {base}/demo/" in output
+    # Where the admin token is, not the token: a newcomer finds the admin pages.
+    token = (instance / "admin_token").read_text().strip()
+    assert f"Admin: {base}/admin/ — sign in with the token in {instance / 'admin_token'}" in output
+    assert token not in output
     engine = make_engine(f"sqlite:///{instance / 'jalon.db'}")
     with engine.connect() as connection:
         issuers = connection.execute(sa.select(Platform.issuer, Platform.client_id)).all()
