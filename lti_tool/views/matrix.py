@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, Response, abort, render_template, request
@@ -21,15 +22,18 @@ from marshmallow.validate import OneOf
 from lti_tool.db import db_session
 from lti_tool.evaluation import exports
 from lti_tool.evaluation.livret import learner_livret
-from lti_tool.evaluation.matrix import Matrix, MatrixFilters, Sort, class_matrix
+from lti_tool.evaluation.matrix import Matrix, MatrixFilters, MatrixLearner, Sort, class_matrix
 from lti_tool.evaluation.placement import placement_of
 from lti_tool.lti import session
 from lti_tool.lti.session import lti_url, staff_required
-from lti_tool.models import LtiContext
+from lti_tool.models import LtiContext, Platform
+from lti_tool.services import LmsServiceError, lms_services
+from lti_tool.services.context import context_for_launch
 from referentiel.model import Framework
 from referentiel.rules import Status
 
 log = logging.getLogger(__name__)
+NOT_LAUNCHED_NAME = lazy_gettext("Inscrit·e au LMS (nom non partagé)")
 NO_PDF = lazy_gettext(
     "Le livret PDF ne peut pas être produit sur ce serveur : la bibliothèque Pango manque. "
     "Un administrateur doit l’installer (paquets libpango-1.0-0 et libpangoft2-1.0-0)."
@@ -93,13 +97,46 @@ def _filters(framework: Framework, groups: tuple[str, ...]) -> MatrixFilters:
     )
 
 
-def _matrix() -> tuple[Matrix, MatrixFilters]:
-    """Return the filtered matrix of the launch's course."""
+@dataclass(frozen=True)
+class ClassRoster:
+    """The LMS roster's learners for the matrix, or why the LMS gave none."""
+
+    learners: tuple[MatrixLearner, ...] = ()
+    error: str | None = None  # the LMS_* code when the roster was not available
+
+
+def _roster() -> ClassRoster:
+    """Read the course's roster (NRPS) with the launch's service claims.
+
+    Without it the matrix lists who launched or handed in, and the page says why.
+    """
+    launch = session.current()
+    db = db_session()
+    platform = db.get(Platform, launch.platform_id) if launch else None
+    if launch is None or platform is None:  # pragma: no cover (staff_required)
+        return ClassRoster(error="LMS_SERVICE_NOT_OFFERED")
+    try:
+        roster = lms_services().nrps.members(context_for_launch(db, platform, launch.claims))
+    except LmsServiceError as exc:
+        log.info("class matrix without the roster: %s", exc.code)
+        return ClassRoster(error=exc.code)
+    return ClassRoster(
+        tuple(
+            MatrixLearner(None, m.name, m.given_name, m.family_name, sub=m.user_id)
+            for m in roster.learners
+        )
+    )
+
+
+def _matrix() -> tuple[Matrix, MatrixFilters, ClassRoster]:
+    """Return the filtered matrix of the launch's course, with its roster."""
     context_id, framework = _course()
     # No table records LMS groups yet (see the module docstring of evaluation.matrix).
     groups: dict[int, tuple[str, ...]] = {}
     filters = _filters(framework, ())
-    return class_matrix(db_session(), context_id, framework, filters, groups), filters
+    roster = _roster()
+    table = class_matrix(db_session(), context_id, framework, filters, groups, roster.learners)
+    return table, filters, roster
 
 
 def competency_labels() -> dict[Status, tuple[str, str]]:
@@ -147,7 +184,7 @@ def _rows(matrix: Matrix) -> list[dict[str, Any]]:
     """Precompute each row's links, name and cells, so the template only loops."""
     competency_cell, bloc_cell = _cells()
     record_url, livret_url = _url_of("progress.learner"), _url_of("matrix.livret")
-    unnamed = _("Apprenant n° %(id)s")
+    unnamed, not_launched = _("Apprenant n° %(id)s"), NOT_LAUNCHED_NAME
     rows = []
     for row in matrix.rows:
         cells: list[Markup] = []
@@ -155,11 +192,13 @@ def _rows(matrix: Matrix) -> list[dict[str, Any]]:
             cells.extend(map(competency_cell.__getitem__, bloc.competencies))
             cells.append(bloc_cell[bloc.status])
         learner = row.learner
+        known = learner.id is not None
         rows.append(
             {
-                "url": record_url(learner.id),
-                "livret": livret_url(learner.id),
-                "name": learner.display_name or unnamed % {"id": learner.id},
+                # A roster learner who never launched has no record nor livret yet.
+                "url": record_url(learner.id) if known else None,
+                "livret": livret_url(learner.id) if known else None,
+                "name": learner.label(unnamed, str(not_launched)),
                 "cells": Markup("".join(cells)),  # noqa: S704 (joined from escaped fragments)
                 "certification": bloc_cell[row.certification],
                 "acquired": row.acquired,
@@ -172,7 +211,7 @@ def _rows(matrix: Matrix) -> list[dict[str, Any]]:
 @staff_required
 def matrix() -> str:
     """Show the class matrix: learners × competencies, grouped by bloc."""
-    table, filters = _matrix()
+    table, filters, roster = _matrix()
     context = db_session().get(LtiContext, session.current().context_pk)  # type: ignore[union-attr]
     args = {k: v for k, v in request.args.items() if k != session.PARAM}
     return render_template(
@@ -186,6 +225,7 @@ def matrix() -> str:
         course=context,
         query={k: v for k, v in args.items() if k != "lang"},
         language_args=args,
+        roster=roster,
     )
 
 
@@ -196,6 +236,7 @@ def export_labels() -> exports.ExportLabels:
         acquired=_("Compétences acquises"),
         certification=_("Certification"),
         unnamed=_("Apprenant n° %(id)s"),
+        not_launched=str(NOT_LAUNCHED_NAME),
         competency_status=status_names(bloc=False),
         bloc_status=status_names(bloc=True),
     )
@@ -205,7 +246,7 @@ def export_labels() -> exports.ExportLabels:
 @staff_required
 def matrix_csv() -> Response:
     """Download the filtered matrix as CSV (UTF-8 with BOM, ``;``-separated)."""
-    table, _filters_used = _matrix()
+    table, _filters_used, _roster_used = _matrix()
     body = exports.matrix_csv(table, export_labels())
     return _download(body, exports.CSV_CONTENT_TYPE, "matrice.csv")
 
@@ -214,7 +255,7 @@ def matrix_csv() -> Response:
 @staff_required
 def matrix_xlsx() -> Response:
     """Download the filtered matrix as an XLSX workbook."""
-    table, _filters_used = _matrix()
+    table, _filters_used, _roster_used = _matrix()
     body = exports.matrix_xlsx(table, export_labels(), _("Matrice"))
     return _download(body, exports.XLSX_CONTENT_TYPE, "matrice.xlsx")
 
