@@ -56,6 +56,8 @@ class MatrixFilters:
     sort: Sort = Sort.NAME
     sort_bloc: str | None = None  # the bloc of ``Sort.BLOC``
     descending: bool = False
+    # Blocs shown folded: their status column only (display only: exports keep every column).
+    folded: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 Every page is for staff of the launch's course, about that course only: a learner id of
 another course is a 404. Filters and sorting come from the query string (``bloc``,
-``statut``, ``groupe``, ``tri``, ``ordre``); a bad value is a 400 naming the parameter.
+``statut``, ``groupe``, ``tri``, ``ordre``, and ``replies``: the blocs shown folded, by
+code, comma-separated); a bad value is a 400 naming the parameter.
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ def _filters(framework: Framework, groups: tuple[str, ...]) -> MatrixFilters:
             "groupe": fields.String(validate=OneOf(groups, error=wrong)),
             "tri": fields.String(validate=OneOf([*SORTS, *blocs], error=wrong)),
             "ordre": fields.String(validate=OneOf(["asc", "desc"], error=wrong)),
+            "replies": fields.String(validate=_bloc_list(blocs, wrong)),
             "error_messages": {"unknown": _("Paramètre inconnu.")},
         },
     )
@@ -94,7 +96,19 @@ def _filters(framework: Framework, groups: tuple[str, ...]) -> MatrixFilters:
         sort=SORTS.get(sort, Sort.BLOC),
         sort_bloc=None if sort in SORTS else sort,
         descending=query.get("ordre") == "desc",
+        folded=frozenset(filter(None, query.get("replies", "").split(","))),
     )
+
+
+def _bloc_list(blocs: list[str], wrong: str) -> Callable[[str], None]:
+    """Return a validator of a comma-separated list of the framework's bloc codes."""
+
+    def validate(text: str) -> None:
+        unknown = [code for code in text.split(",") if code and code not in blocs]
+        if unknown:
+            raise ValidationError(wrong.format(input=unknown[0], choices=", ".join(blocs)))
+
+    return validate
 
 
 @dataclass(frozen=True)
@@ -148,6 +162,15 @@ def competency_labels() -> dict[Status, tuple[str, str]]:
     }
 
 
+def bloc_labels() -> dict[Status, tuple[str, str]]:
+    """Return each bloc (and certification) status's CSS class and short cell text."""
+    return {
+        Status.ACQUIRED: ("bloc s-acquis", _("V")),
+        Status.IN_PROGRESS: ("bloc s-en-cours", _("EC")),
+        Status.NOT_EVALUATED: ("bloc s-non-evalue", _("NE")),
+    }
+
+
 def status_names(*, bloc: bool) -> dict[Status, str]:
     """Return each status's words, for a competency or for a bloc and the certification."""
     return {
@@ -171,16 +194,21 @@ def _cells() -> tuple[dict[Status, Markup], dict[Status, Markup]]:
     """Return each status's table cell, for a competency and for a bloc, as safe HTML.
 
     A class of 1,000 learners has ~49,000 cells: each row's cells are joined from these
-    few fragments (escaped once here) instead of being rendered one by one.
+    few fragments (escaped once here) instead of being rendered one by one. Cells hold the
+    legend's short labels, so 44 competencies and their blocs fit a 1280 px screen.
     """
-    short, words = competency_labels(), status_names(bloc=True)
+    words = status_names(bloc=True)
     cell = Markup('<td class="{}">{}</td>')
-    competency = {status: cell.format(*short[status]) for status in Status}
-    bloc = {status: cell.format(f"bloc {short[status][0]}", words[status]) for status in Status}
+    titled = Markup('<td class="{}"><abbr title="{}">{}</abbr></td>')
+    competency = {status: cell.format(*labels) for status, labels in competency_labels().items()}
+    bloc = {
+        status: titled.format(class_, words[status], short)
+        for status, (class_, short) in bloc_labels().items()
+    }
     return competency, bloc
 
 
-def _rows(matrix: Matrix) -> list[dict[str, Any]]:
+def _rows(matrix: Matrix, folded: frozenset[str]) -> list[dict[str, Any]]:
     """Precompute each row's links, name and cells, so the template only loops."""
     competency_cell, bloc_cell = _cells()
     record_url, livret_url = _url_of("progress.learner"), _url_of("matrix.livret")
@@ -189,7 +217,8 @@ def _rows(matrix: Matrix) -> list[dict[str, Any]]:
     for row in matrix.rows:
         cells: list[Markup] = []
         for bloc in row.blocs:
-            cells.extend(map(competency_cell.__getitem__, bloc.competencies))
+            if bloc.code not in folded:
+                cells.extend(map(competency_cell.__getitem__, bloc.competencies))
             cells.append(bloc_cell[bloc.status])
         learner = row.learner
         known = learner.id is not None
@@ -218,8 +247,10 @@ def matrix() -> str:
         "matrix/matrix.html",
         matrix=table,
         filters=filters,
-        rows=_rows(table),
+        rows=_rows(table, filters.folded),
+        fold_urls=_fold_urls(table, filters, args),
         labels=competency_labels(),
+        bloc_labels=bloc_labels(),
         names=status_names(bloc=False),
         bloc_names=status_names(bloc=True),
         course=context,
@@ -227,6 +258,21 @@ def matrix() -> str:
         language_args=args,
         roster=roster,
     )
+
+
+def _fold_urls(
+    matrix: Matrix, filters: MatrixFilters, args: dict[str, str]
+) -> dict[str, str]:
+    """Return, for each bloc shown, the page with that bloc folded or unfolded."""
+    urls = {}
+    for bloc in matrix.blocs:
+        folded = filters.folded ^ {bloc.code}
+        order = [b.code for b in matrix.framework.blocs if b.code in folded]
+        values = {k: v for k, v in args.items() if k != "replies"}
+        if order:
+            values["replies"] = ",".join(order)
+        urls[bloc.code] = lti_url("matrix.matrix", **values)
+    return urls
 
 
 def export_labels() -> exports.ExportLabels:
