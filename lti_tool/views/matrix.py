@@ -26,6 +26,7 @@ from lti_tool.evaluation.livret import learner_livret
 from lti_tool.evaluation.matrix import Matrix, MatrixFilters, MatrixLearner, Sort, class_matrix
 from lti_tool.evaluation.placement import placement_of
 from lti_tool.lti import session
+from lti_tool.lti.records import NRPS_CLAIM
 from lti_tool.lti.session import lti_url, staff_required
 from lti_tool.models import LtiContext, Platform
 from lti_tool.services import LmsServiceError, lms_services
@@ -125,9 +126,11 @@ def _roster() -> ClassRoster:
     Without it the matrix lists who launched or handed in, and the page says why.
     """
     launch = session.current()
+    if launch is None or not launch.claims.get(NRPS_CLAIM):
+        return ClassRoster(error="LMS_SERVICE_NOT_OFFERED")  # and no database read
     db = db_session()
-    platform = db.get(Platform, launch.platform_id) if launch else None
-    if launch is None or platform is None:  # pragma: no cover (staff_required)
+    platform = db.get(Platform, launch.platform_id)
+    if platform is None:  # pragma: no cover (a launch's platform is not deleted under it)
         return ClassRoster(error="LMS_SERVICE_NOT_OFFERED")
     try:
         roster = lms_services().nrps.members(context_for_launch(db, platform, launch.claims))
