@@ -4,6 +4,10 @@ Cells come from the materialized ``learner_progress`` rows that publishing an ev
 writes, so the matrix is two queries whatever the class size: one for the learners, one
 for their progress rows. A competency without a row has never been evaluated.
 
+The class is who Jalon has seen (members who launched, authors of work) and, when the
+caller passes the LMS roster (NRPS), its learners who have not launched yet: their rows
+are empty, so a teacher sees the whole class, not only who already came.
+
 Filters:
 
 - ``bloc`` shows only that bloc's columns (its competencies and its own column);
@@ -52,16 +56,19 @@ class MatrixFilters:
     sort: Sort = Sort.NAME
     sort_bloc: str | None = None  # the bloc of ``Sort.BLOC``
     descending: bool = False
+    # Blocs shown folded: their status column only (display only: exports keep every column).
+    folded: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
 class MatrixLearner:
     """A learner as the platform named them."""
 
-    id: int
+    id: int | None  # None: on the LMS roster, not yet launched (no row in Jalon)
     name: str | None
     given_name: str | None
     family_name: str | None
+    sub: str | None = None  # the LTI user id, which the roster's ``user_id`` matches
 
     @property
     def display_name(self) -> str | None:
@@ -69,11 +76,22 @@ class MatrixLearner:
         full = " ".join(part for part in (self.given_name, self.family_name) if part)
         return self.name or full or None
 
+    def label(self, unnamed: str, not_launched: str) -> str:
+        """Return the name to show, whatever the platform shared.
+
+        Without a name: ``unnamed`` (formatted with ``id``), or ``not_launched`` for a
+        learner known only from the roster.
+        """
+        if self.display_name:
+            return self.display_name
+        return not_launched if self.id is None else unnamed % {"id": self.id}
+
     @property
-    def sort_key(self) -> tuple[str, str, str, int]:
+    def sort_key(self) -> tuple[str, str, str, int, str]:
         """Return the key ordering learners by family name, then given name."""
         family = (self.family_name or self.name or "").casefold()
-        return (family, (self.given_name or "").casefold(), (self.name or "").casefold(), self.id)
+        given, name = (self.given_name or "").casefold(), (self.name or "").casefold()
+        return (family, given, name, -1 if self.id is None else self.id, self.sub or "")
 
 
 @dataclass(frozen=True)
@@ -126,9 +144,9 @@ def class_learners(
         LtiMembership.context_id == context_id, sa.not_(LtiMembership.is_staff)
     )
     authors = sa.select(Submission.learner_id).where(Submission.context_id == context_id)
-    query = sa.select(LtiUser.id, LtiUser.name, LtiUser.given_name, LtiUser.family_name).where(
-        sa.or_(LtiUser.id.in_(members), LtiUser.id.in_(authors))
-    )
+    query = sa.select(
+        LtiUser.id, LtiUser.name, LtiUser.given_name, LtiUser.family_name, LtiUser.sub
+    ).where(sa.or_(LtiUser.id.in_(members), LtiUser.id.in_(authors)))
     if learner_id is not None:
         query = query.where(LtiUser.id == learner_id)
     rows = session.execute(query)
@@ -223,11 +241,14 @@ def class_matrix(
     framework: Framework,
     filters: MatrixFilters,
     groups: Mapping[int, Collection[str]] | None = None,
+    roster: Collection[MatrixLearner] = (),
 ) -> Matrix:
     """Return the class matrix of a course, filtered and sorted.
 
     ``groups`` maps a learner's id to the LMS groups they belong to, when the caller knows
-    them. Raise ``KeyError`` for a bloc the framework does not have.
+    them. ``roster`` holds the LMS roster's learners (``id`` None, ``sub`` their user id):
+    those Jalon has not seen get an empty row. Raise ``KeyError`` for a bloc the framework
+    does not have.
     """
     for code in (filters.bloc, filters.sort_bloc):
         if code is not None:
@@ -238,6 +259,15 @@ def class_matrix(
         for bloc in framework.blocs
     )
     learners = class_learners(session, context_id)
+    if roster:
+        # Staff of the course stay out even when the roster also calls them learners.
+        staff = sa.select(LtiUser.sub).join(LtiMembership, LtiMembership.user_id == LtiUser.id)
+        seen = {learner.sub for learner in learners} | set(
+            session.scalars(
+                staff.where(LtiMembership.context_id == context_id, LtiMembership.is_staff)
+            )
+        )
+        learners += [learner for learner in roster if learner.sub not in seen]
     progress = _progress(session, context_id, framework.code)
     groups = groups or {}
     nothing = _Progress()
@@ -245,8 +275,8 @@ def class_matrix(
         _row(
             learner,
             columns,
-            progress.get(learner.id, nothing),
-            frozenset(groups.get(learner.id, ())),
+            progress.get(learner.id, nothing) if learner.id is not None else nothing,
+            frozenset(groups.get(learner.id, ()) if learner.id is not None else ()),
         )
         for learner in learners
     ]

@@ -2,13 +2,15 @@
 
 Every page is for staff of the launch's course, about that course only: a learner id of
 another course is a 404. Filters and sorting come from the query string (``bloc``,
-``statut``, ``groupe``, ``tri``, ``ordre``); a bad value is a 400 naming the parameter.
+``statut``, ``groupe``, ``tri``, ``ordre``, and ``replies``: the blocs shown folded, by
+code, comma-separated); a bad value is a 400 naming the parameter.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, Response, abort, render_template, request
@@ -21,15 +23,19 @@ from marshmallow.validate import OneOf
 from lti_tool.db import db_session
 from lti_tool.evaluation import exports
 from lti_tool.evaluation.livret import learner_livret
-from lti_tool.evaluation.matrix import Matrix, MatrixFilters, Sort, class_matrix
+from lti_tool.evaluation.matrix import Matrix, MatrixFilters, MatrixLearner, Sort, class_matrix
 from lti_tool.evaluation.placement import placement_of
 from lti_tool.lti import session
+from lti_tool.lti.records import NRPS_CLAIM
 from lti_tool.lti.session import lti_url, staff_required
-from lti_tool.models import LtiContext
+from lti_tool.models import LtiContext, Platform
+from lti_tool.services import LmsServiceError, lms_services
+from lti_tool.services.context import context_for_launch
 from referentiel.model import Framework
 from referentiel.rules import Status
 
 log = logging.getLogger(__name__)
+NOT_LAUNCHED_NAME = lazy_gettext("Inscrit·e au LMS (nom non partagé)")
 NO_PDF = lazy_gettext(
     "Le livret PDF ne peut pas être produit sur ce serveur : la bibliothèque Pango manque. "
     "Un administrateur doit l’installer (paquets libpango-1.0-0 et libpangoft2-1.0-0)."
@@ -67,6 +73,7 @@ def _filters(framework: Framework, groups: tuple[str, ...]) -> MatrixFilters:
             "groupe": fields.String(validate=OneOf(groups, error=wrong)),
             "tri": fields.String(validate=OneOf([*SORTS, *blocs], error=wrong)),
             "ordre": fields.String(validate=OneOf(["asc", "desc"], error=wrong)),
+            "replies": fields.String(validate=_bloc_list(blocs, wrong)),
             "error_messages": {"unknown": _("Paramètre inconnu.")},
         },
     )
@@ -90,16 +97,63 @@ def _filters(framework: Framework, groups: tuple[str, ...]) -> MatrixFilters:
         sort=SORTS.get(sort, Sort.BLOC),
         sort_bloc=None if sort in SORTS else sort,
         descending=query.get("ordre") == "desc",
+        folded=frozenset(filter(None, query.get("replies", "").split(","))),
     )
 
 
-def _matrix() -> tuple[Matrix, MatrixFilters]:
-    """Return the filtered matrix of the launch's course."""
+def _bloc_list(blocs: list[str], wrong: str) -> Callable[[str], None]:
+    """Return a validator of a comma-separated list of the framework's bloc codes."""
+
+    def validate(text: str) -> None:
+        unknown = [code for code in text.split(",") if code and code not in blocs]
+        if unknown:
+            raise ValidationError(wrong.format(input=unknown[0], choices=", ".join(blocs)))
+
+    return validate
+
+
+@dataclass(frozen=True)
+class ClassRoster:
+    """The LMS roster's learners for the matrix, or why the LMS gave none."""
+
+    learners: tuple[MatrixLearner, ...] = ()
+    error: str | None = None  # the LMS_* code when the roster was not available
+
+
+def _roster() -> ClassRoster:
+    """Read the course's roster (NRPS) with the launch's service claims.
+
+    Without it the matrix lists who launched or handed in, and the page says why.
+    """
+    launch = session.current()
+    if launch is None or not launch.claims.get(NRPS_CLAIM):
+        return ClassRoster(error="LMS_SERVICE_NOT_OFFERED")  # and no database read
+    db = db_session()
+    platform = db.get(Platform, launch.platform_id)
+    if platform is None:  # pragma: no cover (a launch's platform is not deleted under it)
+        return ClassRoster(error="LMS_SERVICE_NOT_OFFERED")
+    try:
+        roster = lms_services().nrps.members(context_for_launch(db, platform, launch.claims))
+    except LmsServiceError as exc:
+        log.info("class matrix without the roster: %s", exc.code)
+        return ClassRoster(error=exc.code)
+    return ClassRoster(
+        tuple(
+            MatrixLearner(None, m.name, m.given_name, m.family_name, sub=m.user_id)
+            for m in roster.learners
+        )
+    )
+
+
+def _matrix() -> tuple[Matrix, MatrixFilters, ClassRoster]:
+    """Return the filtered matrix of the launch's course, with its roster."""
     context_id, framework = _course()
     # No table records LMS groups yet (see the module docstring of evaluation.matrix).
     groups: dict[int, tuple[str, ...]] = {}
     filters = _filters(framework, ())
-    return class_matrix(db_session(), context_id, framework, filters, groups), filters
+    roster = _roster()
+    table = class_matrix(db_session(), context_id, framework, filters, groups, roster.learners)
+    return table, filters, roster
 
 
 def competency_labels() -> dict[Status, tuple[str, str]]:
@@ -108,6 +162,15 @@ def competency_labels() -> dict[Status, tuple[str, str]]:
         Status.ACQUIRED: ("s-acquis", _("A")),
         Status.IN_PROGRESS: ("s-en-cours", _("EC")),
         Status.NOT_EVALUATED: ("s-non-evalue", _("NE")),
+    }
+
+
+def bloc_labels() -> dict[Status, tuple[str, str]]:
+    """Return each bloc (and certification) status's CSS class and short cell text."""
+    return {
+        Status.ACQUIRED: ("bloc s-acquis", _("V")),
+        Status.IN_PROGRESS: ("bloc s-en-cours", _("EC")),
+        Status.NOT_EVALUATED: ("bloc s-non-evalue", _("NE")),
     }
 
 
@@ -134,32 +197,40 @@ def _cells() -> tuple[dict[Status, Markup], dict[Status, Markup]]:
     """Return each status's table cell, for a competency and for a bloc, as safe HTML.
 
     A class of 1,000 learners has ~49,000 cells: each row's cells are joined from these
-    few fragments (escaped once here) instead of being rendered one by one.
+    few fragments (escaped once here) instead of being rendered one by one. Cells hold the
+    legend's short labels, so 44 competencies and their blocs fit a 1280 px screen.
     """
-    short, words = competency_labels(), status_names(bloc=True)
+    words = status_names(bloc=True)
     cell = Markup('<td class="{}">{}</td>')
-    competency = {status: cell.format(*short[status]) for status in Status}
-    bloc = {status: cell.format(f"bloc {short[status][0]}", words[status]) for status in Status}
+    titled = Markup('<td class="{}"><abbr title="{}">{}</abbr></td>')
+    competency = {status: cell.format(*labels) for status, labels in competency_labels().items()}
+    bloc = {
+        status: titled.format(class_, words[status], short)
+        for status, (class_, short) in bloc_labels().items()
+    }
     return competency, bloc
 
 
-def _rows(matrix: Matrix) -> list[dict[str, Any]]:
+def _rows(matrix: Matrix, folded: frozenset[str]) -> list[dict[str, Any]]:
     """Precompute each row's links, name and cells, so the template only loops."""
     competency_cell, bloc_cell = _cells()
     record_url, livret_url = _url_of("progress.learner"), _url_of("matrix.livret")
-    unnamed = _("Apprenant n° %(id)s")
+    unnamed, not_launched = _("Apprenant n° %(id)s"), NOT_LAUNCHED_NAME
     rows = []
     for row in matrix.rows:
         cells: list[Markup] = []
         for bloc in row.blocs:
-            cells.extend(map(competency_cell.__getitem__, bloc.competencies))
+            if bloc.code not in folded:
+                cells.extend(map(competency_cell.__getitem__, bloc.competencies))
             cells.append(bloc_cell[bloc.status])
         learner = row.learner
+        known = learner.id is not None
         rows.append(
             {
-                "url": record_url(learner.id),
-                "livret": livret_url(learner.id),
-                "name": learner.display_name or unnamed % {"id": learner.id},
+                # A roster learner who never launched has no record nor livret yet.
+                "url": record_url(learner.id) if known else None,
+                "livret": livret_url(learner.id) if known else None,
+                "name": learner.label(unnamed, str(not_launched)),
                 "cells": Markup("".join(cells)),  # noqa: S704 (joined from escaped fragments)
                 "certification": bloc_cell[row.certification],
                 "acquired": row.acquired,
@@ -172,21 +243,39 @@ def _rows(matrix: Matrix) -> list[dict[str, Any]]:
 @staff_required
 def matrix() -> str:
     """Show the class matrix: learners × competencies, grouped by bloc."""
-    table, filters = _matrix()
+    table, filters, roster = _matrix()
     context = db_session().get(LtiContext, session.current().context_pk)  # type: ignore[union-attr]
     args = {k: v for k, v in request.args.items() if k != session.PARAM}
     return render_template(
         "matrix/matrix.html",
         matrix=table,
         filters=filters,
-        rows=_rows(table),
+        rows=_rows(table, filters.folded),
+        fold_urls=_fold_urls(table, filters, args),
         labels=competency_labels(),
+        bloc_labels=bloc_labels(),
         names=status_names(bloc=False),
         bloc_names=status_names(bloc=True),
         course=context,
         query={k: v for k, v in args.items() if k != "lang"},
         language_args=args,
+        roster=roster,
     )
+
+
+def _fold_urls(
+    matrix: Matrix, filters: MatrixFilters, args: dict[str, str]
+) -> dict[str, str]:
+    """Return, for each bloc shown, the page with that bloc folded or unfolded."""
+    urls = {}
+    for bloc in matrix.blocs:
+        folded = filters.folded ^ {bloc.code}
+        order = [b.code for b in matrix.framework.blocs if b.code in folded]
+        values = {k: v for k, v in args.items() if k != "replies"}
+        if order:
+            values["replies"] = ",".join(order)
+        urls[bloc.code] = lti_url("matrix.matrix", **values)
+    return urls
 
 
 def export_labels() -> exports.ExportLabels:
@@ -196,6 +285,7 @@ def export_labels() -> exports.ExportLabels:
         acquired=_("Compétences acquises"),
         certification=_("Certification"),
         unnamed=_("Apprenant n° %(id)s"),
+        not_launched=str(NOT_LAUNCHED_NAME),
         competency_status=status_names(bloc=False),
         bloc_status=status_names(bloc=True),
     )
@@ -205,7 +295,7 @@ def export_labels() -> exports.ExportLabels:
 @staff_required
 def matrix_csv() -> Response:
     """Download the filtered matrix as CSV (UTF-8 with BOM, ``;``-separated)."""
-    table, _filters_used = _matrix()
+    table, _filters_used, _roster_used = _matrix()
     body = exports.matrix_csv(table, export_labels())
     return _download(body, exports.CSV_CONTENT_TYPE, "matrice.csv")
 
@@ -214,7 +304,7 @@ def matrix_csv() -> Response:
 @staff_required
 def matrix_xlsx() -> Response:
     """Download the filtered matrix as an XLSX workbook."""
-    table, _filters_used = _matrix()
+    table, _filters_used, _roster_used = _matrix()
     body = exports.matrix_xlsx(table, export_labels(), _("Matrice"))
     return _download(body, exports.XLSX_CONTENT_TYPE, "matrice.xlsx")
 

@@ -116,7 +116,7 @@ def test_staff_sees_the_matrix_grouped_by_bloc_with_links(registered: Flask, kla
     assert f"/classe/apprenants/{klass.ana}/livret.pdf?lt=" in html
     ana_row = next(line for line in html.splitlines() if "Ana Costa" in line)
     assert ana_row.count('class="s-acquis"') == 11
-    assert 'class="bloc s-acquis">Validé<' in ana_row
+    assert '<td class="bloc s-acquis"><abbr title="Validé">V</abbr></td>' in ana_row
     assert "11/44" in ana_row
     lea_row = next(line for line in html.splitlines() if "Léa Martin" in line)
     assert lea_row.count('class="s-en-cours"') == 1
@@ -309,3 +309,72 @@ def test_matrix_page_has_no_wcag21_aa_violation(
     chromium.get(f"{live_url}/classe/?lt={klass.token}&lang={lang}")
     assert chromium.execute_script("return document.documentElement.lang") == lang
     assert_accessible(chromium, f"/classe/?lang={lang}")
+
+
+def test_item5_a_bloc_folds_to_its_status_column_and_unfolds(
+    registered: Flask, klass: Class
+) -> None:
+    client = registered.test_client()
+    html = client.get(f"/classe/?lt={klass.token}&tri=acquises").get_data(as_text=True)
+    assert html.count('class="competency"') == 44
+    fold = re.search(
+        r'<a class="fold" href="([^"]+)">Replier<span class="visually-hidden"> le bloc B1', html
+    )
+    assert fold, "no fold link for B1"
+    folded_url = fold.group(1).replace("&amp;", "&")
+    assert "replies=B1" in folded_url
+    assert "tri=acquises" in folded_url  # the other choices stay
+    folded = client.get(folded_url).get_data(as_text=True)
+    assert folded.count('class="competency"') == 33
+    ana_row = next(line for line in folded.splitlines() if "Ana Costa" in line)
+    assert ana_row.count('class="s-acquis"') == 0  # B1's competencies are folded away
+    assert '<td class="bloc s-acquis"><abbr title="Validé">V</abbr></td>' in ana_row
+    unfold = re.search(
+        r'<a class="fold" href="([^"]+)">Déplier<span class="visually-hidden"> le bloc B1', folded
+    )
+    assert unfold
+    assert "replies" not in unfold.group(1)
+    # Folding is a view: the export keeps every column.
+    csv_text = client.get(f"/classe/matrice.csv?lt={klass.token}&replies=B1").get_data(as_text=True)
+    assert "C1.1" in csv_text.splitlines()[0]
+
+
+def test_item5_an_unknown_folded_bloc_is_a_400_naming_the_parameter(
+    registered: Flask, klass: Class
+) -> None:
+    answer = registered.test_client().get(f"/classe/?lt={klass.token}&replies=B1,B9")
+    assert answer.status_code == 400
+    assert "replies" in answer.get_data(as_text=True)
+    assert "B9" in answer.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_item5_the_whole_matrix_fits_a_1280_px_screen_with_names_in_view(
+    chromium: WebDriver, live_url: str, klass: Class, lang: str
+) -> None:
+    chromium.set_window_size(1280, 900)
+    try:
+        chromium.get(f"{live_url}/classe/?lt={klass.token}&lang={lang}")
+        region, page = chromium.execute_script(
+            "const r = document.querySelector('.matrix-scroll');"
+            "return [[r.scrollWidth, r.clientWidth],"
+            " [document.documentElement.scrollWidth, document.documentElement.clientWidth]]"
+        )
+        assert region[0] <= region[1], f"the matrix scrolls sideways: {region}"
+        assert page[0] <= page[1], f"the page scrolls sideways: {page}"
+        # The caption names the table for screen readers and takes no room on screen.
+        height = chromium.execute_script(
+            "return document.querySelector('.matrix caption').getBoundingClientRect().height"
+        )
+        assert height <= 1
+        # On a narrower screen the table scrolls inside its region, the names stay in view.
+        chromium.set_window_size(800, 900)
+        sticky = chromium.execute_script(
+            "const r = document.querySelector('.matrix-scroll'); r.scrollLeft = 400;"
+            "const name = document.querySelector('.matrix tbody th').getBoundingClientRect();"
+            "return [r.scrollLeft, name.left - r.getBoundingClientRect().left]"
+        )
+        assert sticky[0] > 0
+        assert abs(sticky[1]) <= 2
+    finally:
+        chromium.set_window_size(1280, 1024)
