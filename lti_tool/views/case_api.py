@@ -154,7 +154,8 @@ def _case_error(error: CaseError) -> Response:
 
 
 @blueprint.errorhandler(HTTPException)
-def _http_error(error: HTTPException) -> Response:
+def http_error(error: HTTPException) -> Response:
+    """Answer an HTTP error with the binding's ``imsx_StatusInfo`` payload."""
     status = error.code or 500
     minor = _STATUS_MINOR.get(status, "internal_server_error")
     response = _status_info(status, minor, "TargetEndSystem", error.description or error.name)
