@@ -20,6 +20,7 @@ import uuid
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request
+from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
 from lti_tool.case_provider import CaseIndex, Found, case_index, children, document_link
@@ -168,7 +169,7 @@ def http_error(error: HTTPException) -> Response:
 @blueprint.errorhandler(Exception)
 def _unexpected(error: Exception) -> Response:
     log.error("unhandled error on %s %s", request.method, request.path, exc_info=error)
-    return _status_info(500, "internal_server_error", "TargetEndSystem", "Internal server error.")
+    return _status_info(500, "internal_server_error", "TargetEndSystem", _("Erreur interne."))
 
 
 # -- helpers --------------------------------------------------------------------------------
@@ -183,13 +184,13 @@ def _identifier(sourced_id: str) -> str:
     try:
         return str(uuid.UUID(sourced_id))
     except ValueError:
-        raise CaseError(
-            404, "invalid_uuid", "sourcedId", f"Invalid UUID: {sourced_id[:100]!r}."
-        ) from None
+        reason = _("Identifiant invalide (UUID attendu) : « %(id)s ».", id=sourced_id[:100])
+        raise CaseError(404, "invalid_uuid", "sourcedId", reason) from None
 
 
 def _unknown(kind: str, sourced_id: str) -> CaseError:
-    return CaseError(404, "unknownobject", "sourcedId", f"Unknown {kind}: {sourced_id}.")
+    reason = _("Aucun objet %(kind)s n’a l’identifiant %(id)s.", kind=kind, id=sourced_id)
+    return CaseError(404, "unknownobject", "sourcedId", reason)
 
 
 def _find(collection: str, sourced_id: str) -> tuple[CaseIndex, Found]:

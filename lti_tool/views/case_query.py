@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from flask_babel import gettext as _
+
 from referentiel.exports.case import case_schema
 
 DEFAULT_LIMIT = 100
@@ -67,21 +69,32 @@ class DocumentQuery:
         """Read the query string, or raise ``QueryError`` naming the first bad parameter."""
         for name in args:
             if name not in KNOWN and name not in SHARED:
-                raise QueryError(name, "invalid_selection_field", f"Unknown parameter {name!r}.")
+                raise QueryError(
+                    name,
+                    "invalid_selection_field",
+                    _("Paramètre inconnu : « %(name)s ».", name=name),
+                )
         properties, scalar = document_properties()
         sort = args.get("sort") or None
         if sort is not None and sort not in scalar:
-            raise QueryError("sort", "invalid_sort_field", f"Cannot sort on {sort!r}.")
+            raise QueryError(
+                "sort", "invalid_sort_field", _("Tri impossible sur « %(name)s ».", name=sort)
+            )
         order = args.get("orderBy", "asc")
         if order not in {"asc", "desc"}:
-            raise QueryError("orderBy", "invalid_sort_field", "orderBy is 'asc' or 'desc'.")
+            raise QueryError(
+                "orderBy", "invalid_sort_field", _("orderBy vaut « asc » ou « desc ».")
+            )
         fields = None
         if args.get("fields"):
             fields = tuple(f.strip() for f in args["fields"].split(",") if f.strip())
             unknown = [f for f in fields if f not in properties]
             if unknown or not fields:
+                names = ", ".join(unknown) or "—"
                 raise QueryError(
-                    "fields", "invalid_selection_field", f"Unknown field(s): {', '.join(unknown)}."
+                    "fields",
+                    "invalid_selection_field",
+                    _("Champ(s) inconnu(s) : %(names)s.", names=names),
                 )
         predicates, any_predicate = _filter(args.get("filter"), scalar)
         return cls(
@@ -129,9 +142,8 @@ def _integer(args: Mapping[str, str], name: str, default: int, minimum: int) -> 
     if raw is None:
         return default
     if not re.fullmatch(r"\d{1,9}", raw.strip()) or int(raw) < minimum:
-        raise QueryError(
-            name, "invalid_selection_field", f"{name} must be a whole number ≥ {minimum}."
-        )
+        reason = _("%(name)s doit être un entier ≥ %(minimum)d.", name=name, minimum=minimum)
+        raise QueryError(name, "invalid_selection_field", reason)
     return int(raw)
 
 
@@ -141,16 +153,20 @@ def _filter(
     if not text:
         return (), False
     if " AND " in text and " OR " in text:
-        raise QueryError("filter", "invalid_filter_field", "Use AND or OR, not both.")
+        raise QueryError(
+            "filter", "invalid_filter_field", _("Le filtre emploie AND ou OR, pas les deux.")
+        )
     any_predicate = " OR " in text
     parts = text.split(" OR " if any_predicate else " AND ")
     predicates = []
     for part in parts:
         match = _PREDICATE.match(part)
         if match is None:
-            raise QueryError("filter", "invalid_filter_field", f"Cannot read {part.strip()!r}.")
+            reason = _("Filtre illisible : « %(part)s ».", part=part.strip())
+            raise QueryError("filter", "invalid_filter_field", reason)
         name, op, value = match.groups()
         if name not in scalar:
-            raise QueryError("filter", "invalid_filter_field", f"Cannot filter on {name!r}.")
+            reason = _("Filtre impossible sur « %(name)s ».", name=name)
+            raise QueryError("filter", "invalid_filter_field", reason)
         predicates.append((name, op, value))
     return tuple(predicates), any_predicate

@@ -143,3 +143,10 @@ def test_no_referentiel_installed(client: FlaskClient, clean_database: Database)
 
 def test_an_unknown_endpoint_answers_in_case_shape(client: FlaskClient) -> None:
     _status_info(client.get(f"{CASE}/CFThings/{DOCUMENT}"), 404, "unknownobject", "TargetEndSystem")
+
+
+def test_the_reason_is_in_french_then_english(client: FlaskClient) -> None:
+    french = client.get(f"{CASE}/CFDocuments?limit=0").json["imsx_description"]
+    assert french == "limit doit être un entier ≥ 1."
+    english = client.get(f"{CASE}/CFDocuments?limit=0&lang=en").json["imsx_description"]
+    assert english == "limit must be a whole number ≥ 1."
