@@ -80,7 +80,7 @@ def case_index(session: Session, base_url: str) -> CaseIndex:
                 continue
             packages.append(case_package(row.checksum, framework_of(record), base_url))
         digest = hashlib.sha256(repr(key).encode()).hexdigest()[:32]
-        index = _build(packages, digest)
+        index = build_index(packages, digest)
         with _LOCK:
             if len(_INDEXES) >= 8:
                 _INDEXES.clear()
@@ -88,7 +88,8 @@ def case_index(session: Session, base_url: str) -> CaseIndex:
     return index
 
 
-def _build(packages: list[dict[str, Any]], etag: str) -> CaseIndex:
+def build_index(packages: list[dict[str, Any]], etag: str) -> CaseIndex:
+    """Index packages' documents and objects by identifier, and items by their associations."""
     index = CaseIndex(packages=packages, etag=etag)
     for package in packages:
         index.documents[package["CFDocument"]["identifier"]] = package
