@@ -12,8 +12,9 @@ for the same ids and a consumer keeps its alignments across versions.
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +48,15 @@ class CaseIndex:
     objects: dict[str, Found] = field(default_factory=dict)
     # An item's identifier → the associations it is the origin or the destination of.
     links: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # Answers already serialised, by endpoint and identifier: a package is ~300 kB of JSON.
+    texts: dict[tuple[str, str], bytes] = field(default_factory=dict)
+
+    def text(self, key: tuple[str, str], body: Callable[[], dict[str, Any]]) -> bytes:
+        """Return the JSON of an answer, serialised once for this index."""
+        text = self.texts.get(key)
+        if text is None:
+            text = self.texts[key] = dumps(body())
+        return text
 
     def find(self, collection: str, identifier: str) -> Found | None:
         """Return the object of that collection with that identifier, or ``None``."""
@@ -127,3 +137,8 @@ def children(collection: str, found: Found) -> list[dict[str, Any]]:
         if code and v is not found.value and str(v.get("hierarchyCode", "")).startswith(f"{code}.")
     ]
     return [found.value, *below]
+
+
+def dumps(body: dict[str, Any]) -> bytes:
+    """Serialise an answer: UTF-8, compact, in the export's key order."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()

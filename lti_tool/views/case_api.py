@@ -17,13 +17,21 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
-from lti_tool.case_provider import CaseIndex, Found, case_index, children, document_link
+from lti_tool.case_provider import (
+    CaseIndex,
+    Found,
+    case_index,
+    children,
+    document_link,
+    dumps,
+)
 from lti_tool.db import db_session
 from lti_tool.views.case_query import DocumentQuery, QueryError, select_documents
 
@@ -62,7 +70,7 @@ def all_documents() -> Response:
         return unchanged
     documents = [_document(package) for package in index.packages]
     page, total = select_documents(documents, query)
-    response = _answer(index, {"CFDocuments": page})
+    response = _answer(index, dumps({"CFDocuments": page}))
     response.headers["X-Total-Count"] = str(total)
     return response
 
@@ -70,65 +78,69 @@ def all_documents() -> Response:
 @blueprint.get("/CFDocuments/<sourced_id>")
 def document(sourced_id: str) -> Response:
     """Answer getCFDocument: the document alone, with the address of its package."""
-    index = _index()
-    package = index.documents.get(_identifier(sourced_id))
+    index, identifier = _index(), _identifier(sourced_id)
+    package = index.documents.get(identifier)
     if package is None:
         raise _unknown("CFDocument", sourced_id)
-    return _not_modified(index) or _answer(index, _document(package))
+    return _serve(index, identifier, lambda: _document(package))
 
 
 @blueprint.get("/CFPackages/<sourced_id>")
 def package(sourced_id: str) -> Response:
     """Answer getCFPackage: the whole package, exactly as the CASE export writes it."""
-    index = _index()
-    found = index.documents.get(_identifier(sourced_id))
+    index, identifier = _index(), _identifier(sourced_id)
+    found = index.documents.get(identifier)
     if found is None:
         raise _unknown("CFPackage", sourced_id)
-    return _not_modified(index) or _answer(index, found)
+    return _serve(index, identifier, lambda: found)
 
 
 @blueprint.get("/CFItems/<sourced_id>")
 def item(sourced_id: str) -> Response:
     """Answer getCFItem: a bloc, competency or activity, with the document it belongs to."""
     index, found = _find("CFItems", sourced_id)
-    return _not_modified(index) or _answer(index, _with_document(found))
+    return _serve(index, found.value["identifier"], lambda: _with_document(found))
 
 
 @blueprint.get("/CFItemAssociations/<sourced_id>")
 def item_associations(sourced_id: str) -> Response:
     """Answer getCFItemAssociations: an item and every association it is an end of."""
     index, found = _find("CFItems", sourced_id)
-    associations = index.links.get(found.value["identifier"], [])
-    body = {"CFItem": _with_document(found), "CFAssociations": associations}
-    return _not_modified(index) or _answer(index, body)
+    identifier = found.value["identifier"]
+    associations = index.links.get(identifier, [])
+    return _serve(
+        index,
+        identifier,
+        lambda: {"CFItem": _with_document(found), "CFAssociations": associations},
+    )
 
 
 @blueprint.get("/CFAssociations/<sourced_id>")
 def association(sourced_id: str) -> Response:
     """Answer getCFAssociation: one association, with the document it belongs to."""
     index, found = _find("CFAssociations", sourced_id)
-    return _not_modified(index) or _answer(index, _with_document(found))
+    return _serve(index, found.value["identifier"], lambda: _with_document(found))
 
 
 @blueprint.get("/CFRubrics/<sourced_id>")
 def rubric(sourced_id: str) -> Response:
     """Answer getCFRubric: an épreuve's rubric, its criteria and their levels."""
     index, found = _find("CFRubrics", sourced_id)
-    return _not_modified(index) or _answer(index, found.value)
+    return _serve(index, found.value["identifier"], lambda: found.value)
 
 
 @blueprint.get("/CFLicenses/<sourced_id>")
 def license_(sourced_id: str) -> Response:
     """Answer getCFLicense."""
     index, found = _find("CFLicenses", sourced_id)
-    return _not_modified(index) or _answer(index, found.value)
+    return _serve(index, found.value["identifier"], lambda: found.value)
 
 
 @blueprint.get("/CFAssociationGroupings/<sourced_id>")
 def association_grouping(sourced_id: str) -> Response:
     """Answer getCFAssociationGrouping."""
     index, found = _find("CFAssociationGroupings", sourced_id)
-    return _not_modified(index) or _answer(index, found.value)
+    return _serve(index, found.value["identifier"], lambda: found.value)
 
 
 @blueprint.get("/CFConcepts/<sourced_id>")
@@ -203,7 +215,9 @@ def _find(collection: str, sourced_id: str) -> tuple[CaseIndex, Found]:
 
 def _definition_set(collection: str, sourced_id: str) -> Response:
     index, found = _find(collection, sourced_id)
-    return _not_modified(index) or _answer(index, {collection: children(collection, found)})
+    return _serve(
+        index, found.value["identifier"], lambda: {collection: children(collection, found)}
+    )
 
 
 def _document(package: dict[str, Any]) -> dict[str, Any]:
@@ -231,8 +245,15 @@ def _not_modified(index: CaseIndex) -> Response | None:
     return response
 
 
-def _answer(index: CaseIndex, body: dict[str, Any]) -> Response:
-    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+def _serve(index: CaseIndex, identifier: str, body: Callable[[], dict[str, Any]]) -> Response:
+    """Answer 304 if the client holds this version, else the body, serialised once."""
+    unchanged = _not_modified(index)
+    if unchanged is not None:
+        return unchanged
+    return _answer(index, index.text((str(request.endpoint), identifier), body))
+
+
+def _answer(index: CaseIndex, text: bytes) -> Response:
     response = Response(text, mimetype="application/json")
     _cache_headers(response, index)
     return response
