@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from lti_tool.models import FrameworkRecord
+from referentiel.exports.case import export_case
 from referentiel.exports.yaml_file import to_document
 from referentiel.loader import load_document, load_file
 from referentiel.model import Framework
@@ -102,6 +103,24 @@ _CURRENT = Prepared(
         FrameworkRecord.code == sa.bindparam("code"), FrameworkRecord.is_current
     )
 )
+
+
+_PACKAGES: dict[tuple[str, str], dict[str, Any]] = {}
+
+
+def case_package(checksum: str, framework: Framework, base_url: str) -> dict[str, Any]:
+    """Return a version's CASE package, built once per process, version and base URL.
+
+    The browsable IRIs and the CASE API serve this one object, so a consumer reading either
+    sees the same identifiers and URIs. Shared: callers copy before they change anything.
+    """
+    key = (checksum, base_url)
+    package = _PACKAGES.get(key)
+    if package is None:
+        if len(_PACKAGES) >= 16:
+            _PACKAGES.clear()
+        package = _PACKAGES[key] = export_case(framework, base_url)
+    return package
 
 
 UNREAD = ""  # the caller has not read the current checksum

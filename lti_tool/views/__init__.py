@@ -34,6 +34,10 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(health.blueprint)
     app.register_blueprint(site_files.blueprint)
     app.register_blueprint(referentiels.blueprint)
+    # The same référentiels for CASE consumers, at the 1EdTech binding's paths.
+    from lti_tool.views import case_api
+
+    app.register_blueprint(case_api.blueprint)
     # LTI registration paths: Dynamic Registration, Canvas JSON, install page, admin page.
     from lti_tool.views import admin_index, admin_platforms, install, registration
 

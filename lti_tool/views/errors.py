@@ -31,9 +31,13 @@ def with_error_headers(response: Response, error: HTTPException) -> Response:
 
 def init_app(app: Flask) -> None:
     """Render every HTTP error the same way."""
+    from lti_tool.views import case_api
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> Response:
+        if request.path.startswith(f"{case_api.PREFIX}/"):
+            # No route matched (404, 405): CASE consumers still get the binding's payload.
+            return case_api.http_error(error)
         code = error.code or 500
         titles = {
             400: _("Requête invalide"),

@@ -15,9 +15,8 @@ from flask_babel import format_timedelta
 from flask_babel import gettext as _
 
 from lti_tool.db import db_session
-from lti_tool.frameworks import current_records, find_record, framework_of
+from lti_tool.frameworks import case_package, current_records, find_record, framework_of
 from lti_tool.views.errors import wants_json
-from referentiel.exports.case import export_case
 from referentiel.iris import Kind, framework_iri, item_iri
 from referentiel.model import Framework
 
@@ -51,7 +50,7 @@ def framework(framework_code: str) -> Response | str:
     """Show a framework: its blocs, competencies, activities and épreuves."""
     fw, checksum = _framework(framework_code)
     if wants_json():
-        return _json(_package(checksum, fw, _base_url()))
+        return _json(case_package(checksum, fw, _base_url()))
     return render_template("referentiels/framework.html", fw=fw)
 
 
@@ -159,18 +158,7 @@ def _json(document: dict[str, Any]) -> Response:
     return response
 
 
-_PACKAGES: dict[tuple[str, str], dict[str, Any]] = {}
 _INDEXES: dict[tuple[str, str], dict[tuple[Kind, str], dict[str, Any]]] = {}
-
-
-def _package(checksum: str, fw: Framework, base_url: str) -> dict[str, Any]:
-    """Return the framework's CASE package, built once per version and base URL."""
-    key = (checksum, base_url)
-    if key not in _PACKAGES:
-        if len(_PACKAGES) >= 16:
-            _PACKAGES.clear()
-        _PACKAGES[key] = export_case(fw, base_url)
-    return _PACKAGES[key]
 
 
 def _index(checksum: str, fw: Framework, base_url: str) -> dict[tuple[Kind, str], dict[str, Any]]:
@@ -179,7 +167,7 @@ def _index(checksum: str, fw: Framework, base_url: str) -> dict[tuple[Kind, str]
     if key not in _INDEXES:
         if len(_INDEXES) >= 16:
             _INDEXES.clear()
-        _INDEXES[key] = _build_index(_package(checksum, fw, base_url), fw, base_url)
+        _INDEXES[key] = _build_index(case_package(checksum, fw, base_url), fw, base_url)
     return _INDEXES[key]
 
 
