@@ -1,7 +1,7 @@
 """A launch whose cookie the browser blocked: the refusal page opens the login in a new window.
 
 The iframe's browser keeps no cookie (``use_cookies=False``: third-party cookies blocked,
-partitioned ones too, as Safari does); the new window is a top-level browsing context, where
+partitioned ones too); the new window is a top-level browsing context, where
 Jalon's cookie is first-party and kept.
 """
 
