@@ -3,8 +3,9 @@
 pylti1p3 2.0.0 runs the protocol; these subclasses close its measured gaps:
 
 - the state is signed by Jalon and bound to the browser (a partitioned cookie set at login,
-  :mod:`lti_tool.lti.cookies`, or the platform's postMessage storage), never to a server-side "state is valid" record another
-  browser could reuse; the login stores nothing (:mod:`lti_tool.lti.state`);
+  :mod:`lti_tool.lti.cookies`, or the platform's postMessage storage), never to a
+  server-side "state is valid" record another browser could reuse; the login stores
+  nothing (:mod:`lti_tool.lti.state`);
 - the nonce is the one derived from this state at login, and single-use: it is added
   atomically to the store when the launch succeeds (with the launch data), and kept until
   the token expires;
