@@ -56,6 +56,7 @@ class LoginState:
     client_id: str
     storage_target: str | None = None
     platform_origin: str | None = None
+    # The login's parameters for a relaunch; kept only without platform storage.
     login: tuple[tuple[str, str], ...] = ()
 
     @property
