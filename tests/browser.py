@@ -45,7 +45,8 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
     "--disable-dev-shm-usage",
-    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+    # localhost too, as a second loopback site (tests/lti_tool/lti/test_relaunch_browser.py).
+    "--host-resolver-rules=MAP localhost 127.0.0.1, MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
     "--window-size=1280,900",
 ]
 
@@ -77,8 +78,14 @@ def missing_tools() -> list[str]:
 
 
 @contextmanager
-def headless_chromium(profile: Path) -> Iterator[WebDriver]:
-    """Start a headless Chromium with a fresh profile; skip (fail under CI) without the tools."""
+def headless_chromium(
+    profile: Path, prefs: dict[str, Any] | None = None, flags: tuple[str, ...] = ()
+) -> Iterator[WebDriver]:
+    """Start a headless Chromium with a fresh profile; skip (fail under CI) without the tools.
+
+    ``prefs`` are the profile's preferences (a user's settings: cookie controls…), ``flags``
+    more command-line switches.
+    """
     missing = missing_tools()
     if missing:
         reason = "accessibility tests need " + "; ".join(missing)
@@ -91,8 +98,10 @@ def headless_chromium(profile: Path) -> Iterator[WebDriver]:
 
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
-    for flag in CHROMIUM_FLAGS:
+    for flag in (*CHROMIUM_FLAGS, *flags):
         options.add_argument(flag)
+    if prefs:
+        options.add_experimental_option("prefs", prefs)
     options.add_argument(f"--user-data-dir={profile}")
     # An explicit driver path keeps Selenium Manager (which downloads drivers) out of the way.
     service = Service(executable_path=CHROMEDRIVER)
@@ -120,14 +129,20 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(app: Flask, port: int = 0) -> Iterator[str]:
-    """Serve ``app`` on a loopback port (any free one by default) in a background thread."""
-    server = make_server("127.0.0.1", port, app, threaded=True)
+def serving(app: Any, port: int = 0, *, https: bool = False) -> Iterator[str]:
+    """Serve ``app`` on a loopback port (any free one by default) in a background thread.
+
+    With ``https``, over TLS with a self-signed certificate made for the occasion (the
+    browser must be told to accept it: ``--ignore-certificate-errors``).
+    """
+    server = make_server(
+        "127.0.0.1", port, app, threaded=True, ssl_context="adhoc" if https else None
+    )
     # A short poll lets shutdown() return at once instead of after half a second.
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        yield f"{'https' if https else 'http'}://127.0.0.1:{server.server_port}"
     finally:
         server.shutdown()
         thread.join(timeout=10)

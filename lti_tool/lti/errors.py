@@ -265,6 +265,9 @@ class LaunchRejected(Exception):  # noqa: N818 (a refusal, not a programming err
         self.client_id: str | None = None
         # The language of the launch (from the token, read unchecked), for the error page.
         self.locale: str | None = None
+        # The parameters of Jalon's login to start again in a new window (from the signed
+        # state), when the browser most likely blocked the state cookie.
+        self.relaunch: dict[str, str] | None = None
 
     @property
     def reason(self) -> Reason:

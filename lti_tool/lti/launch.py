@@ -2,9 +2,10 @@
 
 pylti1p3 2.0.0 runs the protocol; these subclasses close its measured gaps:
 
-- the state is signed by Jalon and bound to the browser (a cookie set at login, or the
-  platform's postMessage storage), never to a server-side "state is valid" record another
-  browser could reuse; the login stores nothing (:mod:`lti_tool.lti.state`);
+- the state is signed by Jalon and bound to the browser (a partitioned cookie set at login,
+  :mod:`lti_tool.lti.cookies`, or the platform's postMessage storage), never to a
+  server-side "state is valid" record another browser could reuse; the login stores
+  nothing (:mod:`lti_tool.lti.state`);
 - the nonce is the one derived from this state at login, and single-use: it is added
   atomically to the store when the launch succeeds (with the launch data), and kept until
   the token expires;
@@ -31,21 +32,24 @@ from urllib.parse import urlencode, urlsplit
 
 import jwt
 from pylti1p3.actions import Action
-from pylti1p3.contrib.flask import (
-    FlaskCookieService,
-    FlaskMessageLaunch,
-    FlaskOIDCLogin,
-    FlaskRequest,
-)
+from pylti1p3.contrib.flask import FlaskMessageLaunch, FlaskOIDCLogin, FlaskRequest
 from pylti1p3.exception import LtiException
 from pylti1p3.launch_data_storage.base import LaunchDataStorage
 from pylti1p3.message_validators.deep_link import DeepLinkMessageValidator
 from pylti1p3.session import SessionService
 
 from lti_tool.lti.claims import drop_mistyped
+from lti_tool.lti.cookies import StateCookies
 from lti_tool.lti.errors import LaunchRejected
 from lti_tool.lti.jwks import JwksError, PlatformKeys, UnknownKeyError
-from lti_tool.lti.state import STATE_TTL, LoginState, StateSigner, new_browser_id
+from lti_tool.lti.state import (
+    RELAUNCH_PARAMS,
+    STATE_TTL,
+    LoginState,
+    StateSigner,
+    login_params,
+    new_browser_id,
+)
 from lti_tool.lti.storage import LtiStore
 from lti_tool.lti.tool_config import DatabaseToolConf, RegisteredPlatform
 from lti_tool.storable import first_unstorable
@@ -182,7 +186,7 @@ class JalonOIDCLogin(FlaskOIDCLogin):
             request,
             tool_conf,
             session_service=StoreSessionService(request),
-            cookie_service=FlaskCookieService(request),
+            cookie_service=StateCookies(request),
         )
         self.tool_conf = tool_conf
         self.states = states
@@ -222,6 +226,11 @@ class JalonOIDCLogin(FlaskOIDCLogin):
             raise LaunchRejected("LTI_UNKNOWN_DEPLOYMENT")
         return registration
 
+    def _relaunch_params(self) -> dict[str, str | None]:
+        # Without platform storage, the cookie is the only proof: the state keeps what a
+        # relaunch in a new window needs if the browser does not send the cookie back.
+        return {name: self.param(name) for name in RELAUNCH_PARAMS}
+
     def start(self, launch_url: str) -> tuple[LoginStart, Any]:
         """Check the login; return where to go and the redirect (which sets the cookie).
 
@@ -239,6 +248,7 @@ class JalonOIDCLogin(FlaskOIDCLogin):
             client_id=platform.client_id,
             storage_target=storage_target,
             platform_origin=_origin(platform.auth_login_url) if storage_target else None,
+            login=() if storage_target else login_params(self._relaunch_params()),
         )
         text, nonce = self.states.issue(state), self.states.nonce(state)
         self._cookie_service.set_cookie(state.browser_id, state.browser_id, STATE_TTL)
@@ -294,7 +304,7 @@ class JalonMessageLaunch(FlaskMessageLaunch):
             request,
             tool_conf,
             session_service=StoreSessionService(request, store),
-            cookie_service=FlaskCookieService(request),
+            cookie_service=StateCookies(request),
             requests_session=_NO_HTTP,
         )
         self.tool_conf = tool_conf
@@ -418,7 +428,13 @@ class JalonMessageLaunch(FlaskMessageLaunch):
                 return self
             self.needs_storage_check = True
             return self
-        raise LaunchRejected("LTI_STATE_MISMATCH")
+        # Most likely a browser blocking third-party cookies (partitioned ones too): the
+        # page offers the same login again in a new window, where the cookie is first-party.
+        # Not a replay (refused above), and the platform issues a new token only to the
+        # user logged in there.
+        refusal = LaunchRejected("LTI_STATE_MISMATCH")
+        refusal.relaunch = state.relaunch()
+        raise refusal
 
     def _refuse_if_replayed(self) -> None:
         iss, nonce = self.unverified_claim("iss"), self.unverified_claim("nonce")

@@ -9,6 +9,13 @@ the login also leaves in the browser (an ``lti1p3-<id>`` cookie, or the platform
 postMessage storage when cookies are blocked). The nonce is derived from the browser id
 with a keyed hash, so it is bound to the state without being stored; it becomes
 single-use when the launch stores it as used (:meth:`LtiStore.consume`).
+
+A login without platform storage also signs in its own parameters (``login_hint``,
+``lti_message_hint``…): when the launch comes back without the cookie, most likely because
+the browser blocks third-party cookies, the refusal page rebuilds from them a link to
+Jalon's own login, to start again in a window of its own (:meth:`LoginState.relaunch`).
+They are signed, so the link says only what the platform sent to the login; and the
+platform's authorization step decides again who is logged in.
 """
 
 from __future__ import annotations
@@ -26,6 +33,17 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 STATE_TTL = 600
 COOKIE_PREFIX = "lti1p3-"
 SALT = "jalon.lti.state"
+# The login parameters a relaunch repeats (``iss`` is the state's issuer), and how many
+# characters of them the state carries at most: the state travels in the URL of the
+# platform's authorization step, and a longer set is not worth the risk of a refused URL.
+RELAUNCH_PARAMS = (
+    "login_hint",
+    "lti_message_hint",
+    "target_link_uri",
+    "client_id",
+    "lti_deployment_id",
+)
+RELAUNCH_MAX_CHARS = 2048
 
 
 @dataclass(frozen=True)
@@ -38,11 +56,27 @@ class LoginState:
     client_id: str
     storage_target: str | None = None
     platform_origin: str | None = None
+    # The login's parameters for a relaunch; kept only without platform storage.
+    login: tuple[tuple[str, str], ...] = ()
 
     @property
     def cookie_name(self) -> str:
         """Return the name of the cookie that binds this state to its browser."""
         return COOKIE_PREFIX + self.browser_id
+
+    def relaunch(self) -> dict[str, str] | None:
+        """Return the parameters of the login to start again, or None if it cannot be."""
+        if not self.login:
+            return None
+        return {"iss": self.issuer, **dict(self.login)}
+
+
+def login_params(params: dict[str, str | None]) -> tuple[tuple[str, str], ...]:
+    """Return the login parameters a state keeps for a relaunch (none if they are too long)."""
+    kept = tuple((name, value) for name in RELAUNCH_PARAMS if (value := params.get(name)))
+    if sum(len(name) + len(value) for name, value in kept) > RELAUNCH_MAX_CHARS:
+        return ()
+    return kept
 
 
 class StateSigner:
@@ -57,6 +91,8 @@ class StateSigner:
         payload: list[Any] = [state.browser_id, state.platform_id, state.issuer, state.client_id]
         if state.storage_target:
             payload += [state.storage_target, state.platform_origin]
+        elif state.login:
+            payload.append(dict(state.login))
         return str(self._serializer.dumps(payload))
 
     def read(self, text: str) -> LoginState | None:
@@ -65,19 +101,24 @@ class StateSigner:
             payload = self._serializer.loads(text, max_age=STATE_TTL)
         except BadSignature:  # SignatureExpired is one
             return None
-        if not isinstance(payload, list) or len(payload) not in (4, 6):
+        if not isinstance(payload, list) or len(payload) not in (4, 5, 6):
             return None
-        browser_id, platform_id, issuer, client_id, *storage = payload
+        browser_id, platform_id, issuer, client_id, *rest = payload
+        login = rest.pop() if len(rest) == 1 else {}
         if not (
             isinstance(browser_id, str)
             and isinstance(platform_id, int)
             and isinstance(issuer, str)
             and isinstance(client_id, str)
-            and all(isinstance(value, str) for value in storage)
+            and all(isinstance(value, str) for value in rest)
+            and isinstance(login, dict)
+            and all(name in RELAUNCH_PARAMS and isinstance(v, str) for name, v in login.items())
         ):
             return None
-        target, origin = storage or (None, None)
-        return LoginState(browser_id, platform_id, issuer, client_id, target, origin)
+        target, origin = rest or (None, None)
+        return LoginState(
+            browser_id, platform_id, issuer, client_id, target, origin, tuple(login.items())
+        )
 
     def nonce(self, state: LoginState) -> str:
         """Return the nonce of a state: unpredictable without the secret, fixed by the state."""

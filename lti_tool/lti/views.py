@@ -25,7 +25,7 @@ from pylti1p3.contrib.flask import FlaskRequest
 from lti_tool import csrf
 from lti_tool.db import db_session, utcnow
 from lti_tool.evaluation.placement import Placement, placement_of
-from lti_tool.lti import keys, services, session
+from lti_tool.lti import cookies, keys, services, session
 from lti_tool.lti.errors import REASONS, LaunchRejected
 from lti_tool.lti.launch import CLAIM, JalonMessageLaunch, JalonOIDCLogin
 from lti_tool.lti.records import record_launch
@@ -169,7 +169,7 @@ def launch() -> Response | str | tuple[Response, int]:
         return jsonify(redirect=landing)
     response = redirect(landing, code=303)
     if message.login_state is not None:
-        response.delete_cookie(message.login_state.cookie_name, path="/")
+        cookies.delete(response, message.login_state.cookie_name, request.is_secure)
     return response
 
 
@@ -279,16 +279,25 @@ def _rejected(exc: LaunchRejected) -> tuple[Response | str, int]:
         g.locale = exc.locale
         refresh()
     reason = exc.reason
+    # Jalon's own login, with the signed state's parameters only: never an address taken
+    # from the request.
+    relaunch = url_for("lti.login", **exc.relaunch) if exc.relaunch else None
     if wants_json():
-        return jsonify(
-            error={
-                "status": exc.status,
-                "code": exc.code,
-                "title": str(reason.title),
-                "check": str(reason.check),
-                "detail": exc.detail,
-            }
-        ), exc.status
+        error = {
+            "status": exc.status,
+            "code": exc.code,
+            "title": str(reason.title),
+            "check": str(reason.check),
+            "detail": exc.detail,
+        }
+        if relaunch:
+            error["relaunch"] = relaunch
+        return jsonify(error=error), exc.status
     return render_template(
-        "lti/rejected.html", code=exc.code, reason=reason, detail=exc.detail, status=exc.status
+        "lti/rejected.html",
+        code=exc.code,
+        reason=reason,
+        detail=exc.detail,
+        status=exc.status,
+        relaunch=relaunch,
     ), exc.status

@@ -131,3 +131,58 @@ def test_item3_an_activity_iri_page_has_no_wcag21_aa_violation(
     heading = chromium.execute_script("return document.querySelector('main h1').textContent")
     assert heading.strip() == ("Épreuve 3" if kind == "resource-links" else "Promotion 2026")
     assert_accessible(chromium, f"{kind} ?lang={lang}")
+
+
+# The form a platform auto-submits to the launch, built in the page (no network, no CSP
+# concern: WebDriver's script is the browser's, not the page's).
+POST_LAUNCH = """
+const form = document.createElement("form");
+form.method = "post";
+form.action = arguments[0];
+for (const [name, value] of Object.entries(arguments[1])) {
+  const input = document.createElement("input");
+  input.type = "hidden"; input.name = name; input.value = value;
+  form.appendChild(input);
+}
+document.body.appendChild(form);
+form.submit();
+"""
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_refusal_with_a_new_window_link_has_no_wcag21_aa_violation(
+    chromium: WebDriver, app: Flask, clean_database: Database, live_url: str, lang: str
+) -> None:
+    """The page of a launch whose state cookie the browser blocked (no platform storage)."""
+    import jwt
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    from lti_tool.lti.state import LoginState, signer_for
+
+    issuer = "https://openedx.example.edu"
+    state = LoginState(
+        "browser-id-0123456789ab",
+        1,
+        issuer,
+        "jalon",
+        login=(("login_hint", "7"), ("target_link_uri", f"{BASE_URL}/lti/launch")),
+    )
+    signer = signer_for(app.config["SECRET_KEY"])
+    claims = {
+        "iss": issuer,
+        "nonce": signer.nonce(state),
+        "https://purl.imsglobal.org/spec/lti/claim/launch_presentation": {"locale": lang},
+    }
+    token = jwt.encode(claims, "a-key-of-the-test-0123456789abcdef", algorithm="HS256")
+    chromium.get(f"{live_url}/lti/installation")
+    chromium.execute_script(
+        POST_LAUNCH, f"{live_url}/lti/launch", {"id_token": token, "state": signer.issue(state)}
+    )
+    WebDriverWait(chromium, 10).until(lambda driver: driver.current_url.endswith("/lti/launch"))
+    link = chromium.find_element("css selector", "main a[target=_blank]")
+    assert chromium.execute_script("return document.documentElement.lang") == lang
+    assert link.get_attribute("rel") == "noopener"
+    assert link.text == (
+        "Ouvrir dans une nouvelle fenêtre" if lang == "fr" else "Open in a new window"
+    )
+    assert_accessible(chromium, f"refusal with a new window link ?lang={lang}")

@@ -24,9 +24,22 @@ CANVAS = LoginState(
     "post_message_forwarding",
     "https://sso.canvaslms.com",
 )
+OPEN_EDX = LoginState(
+    "browser-id-0e0e0e0e0e0e",
+    9,
+    "https://courses.example.edu",
+    "8f3c2a1b-lti",
+    login=(
+        ("login_hint", "a1b2c3d4e5f6"),
+        ("lti_message_hint", "block-v1:Jalon+CM6+2026+type@lti_consumer+block@e3"),
+        ("target_link_uri", "https://jalon.example.edu/lti/launch"),
+    ),
+)
 
 
-@pytest.mark.parametrize("state", [MOODLE, CANVAS], ids=["cookie", "platform storage"])
+@pytest.mark.parametrize(
+    "state", [MOODLE, CANVAS, OPEN_EDX], ids=["cookie", "platform storage", "relaunch"]
+)
 def test_a_state_reads_back_as_issued(state: LoginState) -> None:
     signer = StateSigner(SECRET)
     assert signer.read(signer.issue(state)) == state
@@ -84,8 +97,21 @@ def test_a_well_signed_payload_of_another_shape_is_refused() -> None:
         ["id", 7, "iss"],
         ["id", 7, "iss", "client", "target"],
         ["id", 7, "iss", "client", "target", 5],
+        ["id", 7, "iss", "client", {"login_hint": 42}],
+        # Only login parameters: never an address of the signer's choosing.
+        ["id", 7, "iss", "client", {"redirect_uri": "https://elsewhere.example"}],
     ):
         assert signer.read(str(serializer.dumps(payload))) is None
+
+
+def test_a_relaunch_repeats_the_login_with_the_states_issuer() -> None:
+    assert MOODLE.relaunch() is None
+    assert OPEN_EDX.relaunch() == {
+        "iss": "https://courses.example.edu",
+        "login_hint": "a1b2c3d4e5f6",
+        "lti_message_hint": "block-v1:Jalon+CM6+2026+type@lti_consumer+block@e3",
+        "target_link_uri": "https://jalon.example.edu/lti/launch",
+    }
 
 
 # At the launch ---------------------------------------------------------------------------
