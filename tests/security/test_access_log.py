@@ -106,7 +106,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
                 try:
                     if requests.get(f"{base}/healthz", timeout=2).status_code == 200:
                         break
-                except requests.ConnectionError:
+                except requests.RequestException:  # not up yet, or slow to answer under load
                     pass
                 if server.poll() is not None or time.monotonic() > deadline:
                     pytest.fail(output.read_text(errors="replace"))

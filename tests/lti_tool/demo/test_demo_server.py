@@ -48,7 +48,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
             try:
                 if requests.get(f"{base}/healthz", timeout=2).status_code == 200:
                     break
-            except requests.ConnectionError:
+            except requests.RequestException:  # not up yet, or slow to answer under load
                 pass
             if server.poll() is not None or time.monotonic() > deadline:
                 pytest.fail((instance / "server.log").read_text(errors="replace"))
