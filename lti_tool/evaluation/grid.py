@@ -116,7 +116,9 @@ def _key(name: str) -> str:
 
 def _text(data_key: str | None = None) -> fields.String:
     return fields.String(
-        data_key=data_key, load_default="", validate=validate.Length(max=COMMENT_MAX)
+        data_key=data_key,
+        load_default="",
+        validate=validate.Length(max=COMMENT_MAX, error=_("Ce texte dépasse {max} caractères.")),
     )
 
 
