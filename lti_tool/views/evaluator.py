@@ -139,6 +139,9 @@ def _before_publishing(
         posted = grid.load_grid(form, framework, competencies)
     except ValidationError as exc:
         return _invalid(opening, framework, exc, form)
+    if posted.revision != (opening.evaluation.revision if opening.evaluation else 0):
+        stale = grading.GradingError("EVAL_STALE")  # say it now, not after "Confirmer"
+        return _page(opening, framework, refusal=stale.message), stale.status
     decisions = [
         grading.decide(framework, c, posted.levels, posted.competencies[c.code].override, utcnow())
         for c in competencies

@@ -179,6 +179,14 @@ def test_an_incomplete_grid_sent_to_publish_is_refused_before_the_confirmation_s
     assert "Confirmer la publication" not in text
     assert 'href="#niveau-C2-4-2"' in text
     assert every_row(course.database) == before
+    # A grid older than the saved draft is refused at once, not after "Confirmer".
+    draft = {**_grid(page), "action": "brouillon"}
+    assert _post(course, course.staff, draft).status_code == 303
+    saved = every_row(course.database)
+    stale = _post(course, course.staff, {**_grid(page), **_all_met(page), "action": "publier"})
+    assert stale.status_code == 409
+    assert "rien n’a été écrasé" in stale.get_data(as_text=True)
+    assert every_row(course.database) == saved
 
 
 @pytest.mark.parametrize(
