@@ -17,7 +17,7 @@ from flask_babel import lazy_gettext as _
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from lti_tool.storable import INTEGER_MAX
-from referentiel.model import Competency, Framework
+from referentiel.model import Competency, Criterion, Framework
 
 ACQUIRED = "acquise"
 NOT_ACQUIRED = "non_acquise"
@@ -63,6 +63,33 @@ def justification_field(competency_code: str) -> str:
 
 
 @dataclass(frozen=True)
+class FieldOwner:
+    """The competency (and criterion, for a level) a grid field belongs to.
+
+    Error messages name these in words: an evaluator reads "C1.4 — Élaborer…", never the
+    field's internal name ``justification-C1.4``.
+    """
+
+    competency: Competency
+    criterion: Criterion | None = None
+
+
+def field_owners(competencies: Sequence[Competency]) -> dict[str, FieldOwner]:
+    """Return the owner of every per-competency field of the grid, by field name."""
+    owners: dict[str, FieldOwner] = {}
+    for competency in competencies:
+        for criterion in competency.criteria:
+            owners[level_field(criterion.code)] = FieldOwner(competency, criterion)
+        for name in (
+            comment_field(competency.code),
+            override_field(competency.code),
+            justification_field(competency.code),
+        ):
+            owners[name] = FieldOwner(competency)
+    return owners
+
+
+@dataclass(frozen=True)
 class CompetencyInput:
     """What the grid says about one competency."""
 
@@ -89,7 +116,9 @@ def _key(name: str) -> str:
 
 def _text(data_key: str | None = None) -> fields.String:
     return fields.String(
-        data_key=data_key, load_default="", validate=validate.Length(max=COMMENT_MAX)
+        data_key=data_key,
+        load_default="",
+        validate=validate.Length(max=COMMENT_MAX, error=_("Ce texte dépasse {max} caractères.")),
     )
 
 
@@ -142,9 +171,8 @@ class _GridSchema(Schema):
         publishing = data.get("action") == "publier"
         for competency in self.competencies:
             justification = justification_field(competency.code)
-            if (
-                data.get(_key(override_field(competency.code)))
-                and not written(data.get(_key(justification), ""))
+            if data.get(_key(override_field(competency.code))) and not written(
+                data.get(_key(justification), "")
             ):
                 errors[justification] = [
                     str(_("Justifiez la décision qui s’écarte de la règle du référentiel."))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,10 +25,13 @@ from lti_tool.evaluation.placement import placement_of
 from lti_tool.evaluation.queue import display_name, queue_of
 from lti_tool.lti import session
 from lti_tool.models import LtiResourceLink, LtiUser
-from referentiel.model import Framework
+from referentiel.model import Competency, Framework
+from referentiel.rules import threshold
 
 blueprint = Blueprint("evaluator", __name__, url_prefix="/evaluation")
 TRANSPORT_FIELDS = frozenset({session.PARAM, csrf.FIELD})
+CONFIRM = "confirm"  # "Confirmer la publication": without it, "Publier" only asks
+BACK = "revoir"  # "Revenir à la grille" from the confirmation step
 
 
 def _link() -> LtiResourceLink:
@@ -78,11 +82,20 @@ def copy(submission_id: int) -> str:
 
 @blueprint.post("/copies/<int:submission_id>")
 @session.staff_required
-def save(submission_id: int) -> Response | tuple[str, int]:
-    """Save the grid as a draft, or publish it."""
+def save(submission_id: int) -> Response | tuple[str, int] | str:
+    """Save the grid as a draft, or publish it once the evaluator has confirmed.
+
+    "Publier" is final, so a grid posted to publish without ``confirm=1`` writes nothing:
+    it gets a page summarising the decisions, whose form posts the same grid again with
+    ``confirm=1`` ("Confirmer la publication") or ``revoir=1`` (back to the grid as posted).
+    """
     submission, framework = _copy(submission_id)
     form = {k: v for k, v in request.form.items() if k not in TRANSPORT_FIELDS}
+    confirmed = form.pop(CONFIRM, "") == "1"
+    back = form.pop(BACK, "") == "1"
     now = utcnow()
+    if back or (form.get("action") == "publier" and not confirmed):
+        return _before_publishing(submission, framework, form, back=back)
     opening = grading.open_evaluation(db_session(), submission, _evaluator_id(), now, create=True)
     try:
         posted = grid.load_grid(form, framework, grading.targeted(framework, submission))
@@ -97,8 +110,7 @@ def save(submission_id: int) -> Response | tuple[str, int]:
         else:
             grading.save(db_session(), opening, posted, framework, now)
     except ValidationError as exc:
-        errors = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
-        return _page(opening, framework, errors=errors, posted=form), 400
+        return _invalid(opening, framework, exc, form)
     except grading.GradingError as exc:
         if exc.code != "EVAL_STALE":
             raise
@@ -109,6 +121,49 @@ def save(submission_id: int) -> Response | tuple[str, int]:
         return _page(fresh, framework, refusal=exc.message), exc.status
     done = "publie" if posted.publish else "brouillon"
     return redirect(session.lti_url("evaluator.copy", submission_id=submission.id, fait=done), 303)
+
+
+def _before_publishing(
+    submission: Submission, framework: Framework, form: dict[str, str], *, back: bool
+) -> tuple[str, int] | str:
+    """Show the confirmation step of a valid grid, or the grid as posted; write nothing."""
+    opening = grading.open_evaluation(
+        db_session(), submission, _evaluator_id(), utcnow(), create=False
+    )
+    if _is_published(opening.evaluation):
+        raise grading.GradingError("EVAL_PUBLISHED")
+    if back:
+        return _page(opening, framework, posted=form)
+    competencies = grading.targeted(framework, submission)
+    try:
+        posted = grid.load_grid(form, framework, competencies)
+    except ValidationError as exc:
+        return _invalid(opening, framework, exc, form)
+    if posted.revision != (opening.evaluation.revision if opening.evaluation else 0):
+        stale = grading.GradingError("EVAL_STALE")  # say it now, not after "Confirmer"
+        return _page(opening, framework, refusal=stale.message), stale.status
+    decisions = [
+        grading.decide(framework, c, posted.levels, posted.competencies[c.code].override, utcnow())
+        for c in competencies
+    ]
+    return render_template(
+        "evaluator/confirm.html",
+        opening=opening,
+        framework=framework,
+        learner=_learner_name(opening),
+        decisions=decisions,
+        posted=posted,
+        hidden={k: v for k, v in form.items() if k != "action"},
+        met=sum(d.met for d in decisions),
+        judged=sum(len(c.criteria) for c in competencies),
+    )
+
+
+def _invalid(
+    opening: grading.Opening, framework: Framework, exc: ValidationError, form: dict[str, str]
+) -> tuple[str, int]:
+    errors = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+    return _page(opening, framework, errors=errors, posted=form), 400
 
 
 @blueprint.errorhandler(grading.GradingError)
@@ -152,6 +207,7 @@ def _page(
             .order_by(GradePassback.id.desc())
             .limit(1)
         )
+    values = posted if posted is not None else _values(evaluation, mine)
     return render_template(
         "evaluator/copy.html",
         opening=opening,
@@ -164,7 +220,11 @@ def _page(
         paragraphs=[p for p in opening.version.text.split("\n\n") if p.strip()],
         links=[(link, link.startswith(("https://", "http://"))) for link in opening.version.links],
         files=opening.version.files,
-        values=posted if posted is not None else _values(evaluation, mine),
+        values=values,
+        tallies=_tallies(framework, competencies, values),
+        owners=grid.field_owners(competencies),
+        thresholds={c.code: repr(threshold(c, framework.rules)) for c in competencies},
+        passing=" ".join(sorted(framework.passing_levels())),
         mine=mine,
         other=other,
         passback=passback,
@@ -172,8 +232,43 @@ def _page(
         refusal=refusal,
         done=done,
         fields=grid,
-        revision=evaluation.revision if evaluation else 0,
+        revision=_revision(posted, evaluation),
     )
+
+
+def _learner_name(opening: grading.Opening) -> str:
+    learner = db_session().get(LtiUser, opening.submission.learner_id)
+    if learner is None:  # pragma: no cover (a submission's learner is a foreign key)
+        return ""
+    return display_name(learner.name, learner.given_name, learner.family_name, learner.sub)
+
+
+def _tallies(
+    framework: Framework, competencies: Sequence[Competency], values: dict[str, str]
+) -> dict[str, grading.Decision]:
+    """Judge each competency from the grid's values, by the rule that publishing applies.
+
+    Without JavaScript this is what the grid shows after "Enregistrer le brouillon": the
+    criteria met and the rule's decision, computed on the server by the same code.
+    """
+    levels = {
+        criterion.code: values.get(grid.level_field(criterion.code), "")
+        for competency in competencies
+        for criterion in competency.criteria
+    }
+    overrides = {c.code: values.get(grid.override_field(c.code), "") for c in competencies}
+    now = utcnow()
+    return {
+        c.code: grading.decide(framework, c, levels, grid.OVERRIDES.get(overrides[c.code]), now)
+        for c in competencies
+    }
+
+
+def _revision(posted: dict[str, str] | None, evaluation: Evaluation | None) -> str:
+    """Return the revision a grid was shown with: posted back as is, it stays stale-proof."""
+    if posted is not None and posted.get("revision", "").isdigit():
+        return posted["revision"]
+    return str(evaluation.revision if evaluation else 0)
 
 
 def _is_published(evaluation: Evaluation | None) -> bool:

@@ -218,7 +218,7 @@ def _publish(browser: Browser, token: str, submission: int, tag: str) -> None:
     page = browser.get(url, query_string={"lt": token}).get_data(as_text=True)
     fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page))
     fields.update(dict.fromkeys(re.findall(r'name="(niveau-[^"]+)"', page), "atteint"))
-    fields.update(action="publier", commentaire=f"Commentaire {tag}")
+    fields.update(action="publier", confirm="1", commentaire=f"Commentaire {tag}")
     done = browser.post(url, query_string={"lt": token}, data=fields)
     assert done.status_code == 303, done.get_data(as_text=True)
 

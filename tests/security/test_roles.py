@@ -140,6 +140,7 @@ def _request(course: Course, route: Any, token: str) -> TestResponse:
         "lt": token,
         "csrf_token": _csrf(course, token),
         "action": "publier",
+        "confirm": "1",
         "commentaire": "Noté par un camarade",
         "method": "highest",
         "teaching_assistants": "oui",

@@ -117,7 +117,13 @@ def _evaluate_all_met(browser: Browser, link: int, comment: str) -> str:
     published = browser.open(
         f"{JALON}{copies[0]}?lt={token}",
         "POST",
-        data={**_hidden(grid), **levels, "action": "publier", "commentaire": comment},
+        data={
+            **_hidden(grid),
+            **levels,
+            "action": "publier",
+            "confirm": "1",  # "Publier", then "Confirmer la publication"
+            "commentaire": comment,
+        },
     )
     assert published.status_code == 303, published.get_data(as_text=True)
     return browser.follow(published).get_data(as_text=True)

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from lti_tool.db import Database
 from lti_tool.evaluation import grading
 from lti_tool.evaluation.grading import publishing
-from lti_tool.evaluation.grid import GridInput, load_grid
+from lti_tool.evaluation.grid import GridInput, field_owners, grid_schema, load_grid
 from lti_tool.evaluation.models import (
     CompetencyDecision,
     CriterionResult,
@@ -356,3 +356,23 @@ def test_nothing_handed_in_cannot_be_opened(
     with pytest.raises(grading.GradingError) as caught:
         open_for(session, world, world.evaluator)
     assert caught.value.code == "EVAL_NOTHING_HANDED_IN"
+
+
+def test_every_field_an_error_can_name_belongs_to_a_competency(framework: Framework) -> None:
+    # The grid's errors name "C1.2 — …" in words, from the field's owner, never the field.
+    competencies = [framework.competency(c) for c in E1]
+    owners = field_owners(competencies)
+    with pytest.raises(ValidationError) as caught:
+        grid(framework, unset=("C1.3-2",), extra={"decision-C1.2": "acquise"})
+    for name in caught.value.messages:
+        assert isinstance(name, str)
+        assert name in owners, name
+    assert owners["justification-C1.2"].competency.code == "C1.2"
+    assert owners["justification-C1.2"].criterion is None
+    level = owners["niveau-C1.3-2"]
+    assert (level.competency.code, getattr(level.criterion, "code", None)) == ("C1.3", "C1.3-2")
+    schema_fields = {
+        field.data_key or name
+        for name, field in grid_schema(framework, competencies).fields.items()
+    }
+    assert schema_fields - set(owners) == {"revision", "commentaire", "action"}

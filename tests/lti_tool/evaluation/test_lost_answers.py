@@ -372,7 +372,7 @@ def _publish_all_met(browser: Browser, link: int) -> tuple[str, str]:
     grid = browser.open(copy_url).get_data(as_text=True)
     levels = dict.fromkeys(set(re.findall(r'name="(niveau-[^"]+)"', grid)), "atteint")
     published = browser.open(
-        copy_url, "POST", data={**_hidden(grid), **levels, "action": "publier"}
+        copy_url, "POST", data={**_hidden(grid), **levels, "action": "publier", "confirm": "1"}
     )
     assert published.status_code == 303, published.get_data(as_text=True)
     return copy_url, browser.follow(published).get_data(as_text=True)

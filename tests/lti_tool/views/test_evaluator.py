@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 __all__ = ["key_server", "moodle"]
 LIS = "http://purl.imsglobal.org/vocab/lis/v2/membership#"
 E3 = [f"C2.{n}" for n in range(1, 12)]
+PUBLISH = {"action": "publier", "confirm": "1"}  # "Publier", then "Confirmer la publication"
 
 
 class BrokenRoster:
@@ -205,7 +206,9 @@ def test_the_grid_saves_a_draft_refuses_a_stale_one_and_publishes(course: Course
     assert 'href="#niveau-C2-2-1"' in text
     assert 'href="#justification-C2-3"' in text
     published = _post(
-        course, course.staff, {**current, "action": "publier", "commentaire": "Bien."}
+        course,
+        course.staff,
+        {**current, "action": "publier", "confirm": "1", "commentaire": "Bien."},
     )
     assert published.status_code == 303
     page = course.browser.get(published.headers["Location"]).get_data(as_text=True)
@@ -228,7 +231,7 @@ def test_the_jury_sees_the_published_decisions_and_a_third_is_refused(
     course: Course, app: Flask, moodle: TestPlatform
 ) -> None:
     page = _page(course, course.staff).get_data(as_text=True)
-    done = _post(course, course.staff, {**_grid(page), **_all_met(page), "action": "publier"})
+    done = _post(course, course.staff, {**_grid(page), **_all_met(page), **PUBLISH})
     assert done.status_code == 303
     jury = _launch(app, moodle, "instructor", sub="8")
     page = _page(course, jury).get_data(as_text=True)
@@ -237,7 +240,7 @@ def test_the_jury_sees_the_published_decisions_and_a_third_is_refused(
     verdict = {
         **_grid(page),
         **_all_met(page),
-        "action": "publier",
+        **PUBLISH,
         "decision-C2.1": "non_acquise",
         "justification-C2.1": "Aucune source citée.",
     }
@@ -353,6 +356,15 @@ def test_a_copy_is_graded_and_published_with_the_keyboard_alone(
             break
     else:
         pytest.fail("the keyboard never reached the publish button")
+    # Publishing is final: the next page asks first, and its first button confirms.
+    assert chromium.find_element("css selector", "h1").text.startswith("Confirmer la publication")
+    for _ in range(40):
+        ActionChains(chromium).send_keys(Keys.TAB).perform()
+        if chromium.switch_to.active_element.get_attribute("name") == "confirm":
+            ActionChains(chromium).send_keys(Keys.ENTER).perform()
+            break
+    else:
+        pytest.fail("the keyboard never reached the confirmation button")
     status = chromium.find_element("css selector", "[role=status]").text
     assert "Évaluation publiée." in status
     with course.database.session() as session:
@@ -387,6 +399,7 @@ def test_item13_an_override_justified_with_blanks_only_is_refused(
     assert every_row(course.database) == before
     # A written word is enough.
     posted["justification-C2.1"] = blank + "Sources non citées." + blank
+    posted["confirm"] = "1"
     assert _post(course, course.staff, posted).status_code == 303
     with course.database.session() as session:
         decision = session.scalars(

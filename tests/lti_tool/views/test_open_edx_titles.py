@@ -68,7 +68,7 @@ def test_item1_gradebook_column_is_named_after_the_epreuve(placed: Placed) -> No
     published = _post(
         placed.course,
         placed.course.staff,
-        {**_grid(page), **_all_met(page), "action": "publier"},
+        {**_grid(page), **_all_met(page), "action": "publier", "confirm": "1"},
     )
     assert published.status_code == 303, published.get_data(as_text=True)
     with placed.course.database.session() as session:
