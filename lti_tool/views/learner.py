@@ -15,7 +15,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from lti_tool import csrf
 from lti_tool.db import db_session, utcnow
-from lti_tool.evaluation import files, submissions
+from lti_tool.evaluation import files, status_words, submissions
 from lti_tool.evaluation.files import Upload, UploadRefused
 from lti_tool.evaluation.placement import Placement, placement_of
 from lti_tool.evaluation.submissions import DraftChange, Seat, SubmissionRefused
@@ -178,6 +178,7 @@ def _page(
         },
         competencies={competency.code: competency for competency in framework.competencies()},
         criteria={criterion.code: criterion for criterion in framework.criteria()},
+        decision_label=status_words.decision_label,
         is_closed=submission is not None and submission.status == "evaluated",
         errors=errors or {},
         posted=posted,

@@ -23,6 +23,7 @@ from lti_tool.evaluation import exports
 from lti_tool.evaluation.livret import learner_livret
 from lti_tool.evaluation.matrix import Matrix, MatrixFilters, Sort, class_matrix
 from lti_tool.evaluation.placement import placement_of
+from lti_tool.evaluation.status_words import competency_labels, status_names
 from lti_tool.lti import session
 from lti_tool.lti.session import lti_url, staff_required
 from lti_tool.models import LtiContext
@@ -100,24 +101,6 @@ def _matrix() -> tuple[Matrix, MatrixFilters]:
     groups: dict[int, tuple[str, ...]] = {}
     filters = _filters(framework, ())
     return class_matrix(db_session(), context_id, framework, filters, groups), filters
-
-
-def competency_labels() -> dict[Status, tuple[str, str]]:
-    """Return each competency status's CSS class and short cell text (see the legend)."""
-    return {
-        Status.ACQUIRED: ("s-acquis", _("A")),
-        Status.IN_PROGRESS: ("s-en-cours", _("EC")),
-        Status.NOT_EVALUATED: ("s-non-evalue", _("NE")),
-    }
-
-
-def status_names(*, bloc: bool) -> dict[Status, str]:
-    """Return each status's words, for a competency or for a bloc and the certification."""
-    return {
-        Status.ACQUIRED: _("Validé") if bloc else _("Acquise"),
-        Status.IN_PROGRESS: _("En cours"),
-        Status.NOT_EVALUATED: _("Non évalué") if bloc else _("Non évaluée"),
-    }
 
 
 def _url_of(endpoint: str) -> Callable[[int], str]:
