@@ -97,6 +97,33 @@ def test_english_chosen_on_one_page_stays_on_every_following_page_of_the_launch(
     assert _lang(iframe.get("/progression", query_string={"lt": token})) == "fr"
 
 
+def _language_link(page: TestResponse, lang: str) -> str:
+    html = page.get_data(as_text=True)
+    found = re.search(rf'<a href="([^"]*)" lang="{lang}" hreflang="{lang}"', html)
+    assert found, html[:2000]
+    return html_module.unescape(found.group(1))
+
+
+def test_the_switch_on_a_refused_form_leads_back_to_the_epreuve_page(
+    registered: Flask, moodle: TestPlatform
+) -> None:
+    token = _launch(registered, moodle)
+    iframe = _cookieless(registered)
+    form = _form(iframe.get("/epreuve", query_string={"lt": token}))
+    refused = iframe.post(
+        "/epreuve/brouillon",
+        data={**form, "text": "x", "links": "javascript:alert(1)"},
+        content_type="multipart/form-data",
+    )
+    assert refused.status_code == 400
+    link = _language_link(refused, "en")
+    assert urlsplit(link).path == "/epreuve"  # not the form's address, which only takes POST
+    switched = iframe.get(link)
+    assert switched.status_code == 200
+    assert _lang(switched) == "en"
+    assert _lang(iframe.get("/progression", query_string={"lt": token})) == "en"
+
+
 def test_the_choice_belongs_to_its_launch_only(
     registered: Flask, moodle: TestPlatform, clean_database: Database
 ) -> None:
