@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 
 from lti_tool.evaluation.record import BlocRecord, LearnerRecord
+from lti_tool.evaluation.status_words import status_label
 from referentiel.rules import Status
 
 WIDTH = 720
@@ -38,16 +39,6 @@ class Chart:
     rows: tuple[tuple[str, ...], ...]
 
 
-def status_label(status: Status | str, *, bloc: bool = False) -> str:
-    """Return a status in words: a competency is *acquise*, a bloc *validé*."""
-    status = Status(status)
-    if status is Status.ACQUIRED:
-        return str(_("Validé") if bloc else _("Acquise"))
-    if status is Status.IN_PROGRESS:
-        return str(_("En cours"))
-    return str(_("Non évalué") if bloc else _("Non évaluée"))
-
-
 def percent(score: float | None) -> str:
     """Return a score as a percentage in the page's language, or a dash."""
     return "—" if score is None else str(format_percent(score))
@@ -58,7 +49,7 @@ def blocs_chart(record: LearnerRecord, chart_id: str = "graphique-blocs") -> Cha
     chart_id = _safe_id(chart_id)
     title = _("Compétences acquises par bloc")
     description = _(
-        "Pour chaque bloc, une barre partagée en compétences acquises (plein), en cours "
+        "Pour chaque bloc, une barre partagée en compétences acquises (plein), non acquises "
         "(hachures) et non évaluées (points) ; le nombre de chaque sorte est écrit à droite."
     )
     parts = [_defs(chart_id), _legend(chart_id)]
@@ -98,7 +89,7 @@ def blocs_chart(record: LearnerRecord, chart_id: str = "graphique-blocs") -> Cha
             _("Bloc"),
             _("Statut"),
             _("Acquises"),
-            _("En cours"),
+            _("Non acquises"),
             _("Non évaluées"),
             _("Total"),
         ),
@@ -149,7 +140,7 @@ def scores_chart(bloc: BlocRecord, chart_id: str | None = None) -> Chart:
 def _bloc_summary(bloc: BlocRecord) -> str:
     return str(
         _(
-            "%(status)s : %(acquired)d/%(total)d acquises, %(progress)d en cours",
+            "%(status)s : %(acquired)d/%(total)d acquises, %(progress)d non acquise(s)",
             status=status_label(bloc.status, bloc=True),
             acquired=bloc.acquired,
             total=bloc.total,

@@ -33,6 +33,7 @@ from lti_tool.evaluation.storage import (
     StoredBytes,
     TooLarge,
 )
+from lti_tool.i18n import size_label
 
 MAX_NAME = 200
 # What a download is served as: known harmless types, everything else as plain bytes. The
@@ -326,11 +327,3 @@ def sweep(
             report.files += 1
             report.bytes += entry.size
     return report
-
-
-def size_label(size: int) -> str:
-    """Return a size for people: "20 Mo", "350 ko" ("MB"/"kB" in English)."""
-    if size >= 1024 * 1024:
-        megabytes = format(size / (1024 * 1024), ".3g")
-        return str(_("%(num)s Mo", num=megabytes))
-    return str(_("%(num)s ko", num=str(max(1, round(size / 1024)) if size else 0)))

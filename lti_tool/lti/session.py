@@ -15,7 +15,7 @@ import functools
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from flask import Flask, current_app, g, request, url_for
@@ -26,6 +26,7 @@ from markupsafe import Markup
 from lti_tool import csrf
 from lti_tool.db import db_session
 from lti_tool.evaluation.course import teaching_assistants_evaluate
+from lti_tool.i18n import LOCALES
 from lti_tool.lti.errors import LaunchRejected
 from lti_tool.lti.launch import CLAIM, LAUNCH_TTL, launch_key
 from lti_tool.lti.roles import Roles, parse
@@ -166,7 +167,8 @@ def _session_from(launch_id: str, text: str) -> LaunchSession:
         context_pk=jalon.get("context_id"),
         user_pk=jalon.get("user_id"),
         resource_link_pk=jalon.get("resource_link_id"),
-        locale=launch_locale(claims),
+        # A language chosen on a page during the launch, else the launch's own claim.
+        locale=jalon.get("locale") or launch_locale(claims),
     )
 
 
@@ -302,16 +304,32 @@ def init_app(app: Flask) -> None:
         if text is None:
             return
         session = _session_from(found.launch_id, text)
+        chosen = request.args.get("lang")
+        is_chosen = chosen in LOCALES and chosen != session.locale
+        if is_chosen:
+            # Kept with the launch, for its following pages: an LMS iframe may drop the
+            # language cookie, and the menu's links carry only the token.
+            text = _with_locale(text, str(chosen))
+            session = replace(session, locale=chosen)
         g.lti = session
         g.lti_token = given
         now = time.time()
-        if now - found.issued_at > REFRESH_AFTER:
+        is_stale = now - found.issued_at > REFRESH_AFTER
+        if is_chosen or is_stale:
             # Slide: a fresh token and a fresh time to live for the stored launch, both
             # ending by the absolute limit, which the new token carries unchanged.
             left = int(found.launched_at + _max_age() - now) + 1
             store.set(launch_key(session.launch_id), text, min(LAUNCH_TTL, left))
+        if is_stale:
             g.lti_token = issue(session.launch_id, found.launched_at)
         csrf.set_principal(f"lti:{session.launch_id}")
-        if session.locale and not request.args.get("lang"):
+        if session.locale:
             g.locale = session.locale
             refresh()
+
+
+def _with_locale(text: str, locale: str) -> str:
+    """Return a stored launch's JSON with the language chosen during the launch."""
+    data = json.loads(text)
+    data["jalon"]["locale"] = locale
+    return json.dumps(data, separators=(",", ":"))

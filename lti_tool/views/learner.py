@@ -6,7 +6,16 @@ import datetime as dt
 from typing import Any
 from urllib.parse import quote
 
-from flask import Blueprint, Response, abort, current_app, redirect, render_template, request
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale, gettext, lazy_gettext
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate
@@ -15,7 +24,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from lti_tool import csrf
 from lti_tool.db import db_session, utcnow
-from lti_tool.evaluation import files, submissions
+from lti_tool.evaluation import files, status_words, submissions
 from lti_tool.evaluation.files import Upload, UploadRefused
 from lti_tool.evaluation.placement import Placement, placement_of
 from lti_tool.evaluation.submissions import DraftChange, Seat, SubmissionRefused
@@ -178,6 +187,9 @@ def _page(
         },
         competencies={competency.code: competency for competency in framework.competencies()},
         criteria={criterion.code: criterion for criterion in framework.criteria()},
+        decision_label=status_words.decision_label,
+        # Also after a refused form (a POST address): the switch leads back to this page.
+        language_path=url_for("learner.epreuve"),
         is_closed=submission is not None and submission.status == "evaluated",
         errors=errors or {},
         posted=posted,

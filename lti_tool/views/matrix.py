@@ -25,6 +25,7 @@ from lti_tool.evaluation import exports
 from lti_tool.evaluation.livret import learner_livret
 from lti_tool.evaluation.matrix import Matrix, MatrixFilters, MatrixLearner, Sort, class_matrix
 from lti_tool.evaluation.placement import placement_of
+from lti_tool.evaluation.status_words import bloc_labels, competency_labels, status_names
 from lti_tool.lti import session
 from lti_tool.lti.records import NRPS_CLAIM
 from lti_tool.lti.session import lti_url, staff_required
@@ -154,33 +155,6 @@ def _matrix() -> tuple[Matrix, MatrixFilters, ClassRoster]:
     roster = _roster()
     table = class_matrix(db_session(), context_id, framework, filters, groups, roster.learners)
     return table, filters, roster
-
-
-def competency_labels() -> dict[Status, tuple[str, str]]:
-    """Return each competency status's CSS class and short cell text (see the legend)."""
-    return {
-        Status.ACQUIRED: ("s-acquis", _("A")),
-        Status.IN_PROGRESS: ("s-en-cours", _("EC")),
-        Status.NOT_EVALUATED: ("s-non-evalue", _("NE")),
-    }
-
-
-def bloc_labels() -> dict[Status, tuple[str, str]]:
-    """Return each bloc (and certification) status's CSS class and short cell text."""
-    return {
-        Status.ACQUIRED: ("bloc s-acquis", _("V")),
-        Status.IN_PROGRESS: ("bloc s-en-cours", _("EC")),
-        Status.NOT_EVALUATED: ("bloc s-non-evalue", _("NE")),
-    }
-
-
-def status_names(*, bloc: bool) -> dict[Status, str]:
-    """Return each status's words, for a competency or for a bloc and the certification."""
-    return {
-        Status.ACQUIRED: _("Validé") if bloc else _("Acquise"),
-        Status.IN_PROGRESS: _("En cours"),
-        Status.NOT_EVALUATED: _("Non évalué") if bloc else _("Non évaluée"),
-    }
 
 
 def _url_of(endpoint: str) -> Callable[[int], str]:

@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from marshmallow import Schema, ValidationError, fields, post_load, validate
 
 from lti_tool.db import db_session, utcnow
-from lti_tool.evaluation import charts
+from lti_tool.evaluation import charts, status_words
 from lti_tool.evaluation.course import (
     choose_method,
     let_teaching_assistants_evaluate,
@@ -167,7 +167,8 @@ def _record_page(launch: LaunchSession, learner_id: int | None, *, mine: bool) -
         can_configure=not mine and session.can_configure(launch),
         overview=charts.blocs_chart(record),
         bloc_charts={bloc.code: charts.scores_chart(bloc) for bloc in record.blocs},
-        status_label=charts.status_label,
+        status_label=status_words.status_label,
+        decision_label=status_words.decision_label,
         percent=charts.percent,
     )
 

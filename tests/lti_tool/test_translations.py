@@ -33,6 +33,11 @@ def test_every_message_is_translated() -> None:
 def test_compiled_catalogue_matches_the_po_file() -> None:
     with (CATALOGUE / "messages.po").open("rb") as po, (CATALOGUE / "messages.mo").open("rb") as mo:
         source, compiled = read_po(po), read_mo(mo)
-    expected = {m.id: m.string for m in source if m.id}
-    actual = {m.id: m.string for m in compiled if m.id}
+    expected = {_key(m.id): _key(m.string) for m in source if m.id}
+    actual = {_key(m.id): _key(m.string) for m in compiled if m.id}
     assert actual == expected, "run: pybabel compile -d lti_tool/translations"
+
+
+def _key(value: str | list[str] | tuple[str, ...]) -> str | tuple[str, ...]:
+    """Return a message's id or text; a plural one is a list (.mo) or a tuple (.po)."""
+    return value if isinstance(value, str) else tuple(value)

@@ -219,7 +219,7 @@ def test_item6_a_file_past_the_learners_quota_is_refused_and_nothing_is_written(
     before = _stored(settings.instance_path)
     revision = _form(browser, token)["revision"]
     page = _text(browser.get("/epreuve", query_string={"lt": token}))
-    assert "toutes versions comprises, occupent 8 ko sur 10 ko." in page
+    assert "toutes versions comprises, occupent 7,8 ko sur 9,8 ko." in page
 
     refused = _post(browser, token, files=[(b"3" * 2001, "trois.pdf")], text="changé")
 

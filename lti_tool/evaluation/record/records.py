@@ -8,6 +8,9 @@ from dataclasses import dataclass
 from referentiel.model import ScaleLevel
 from referentiel.rules import Status
 
+# What may stand between a code and a title: "E1 — …", "E1 - …", "E1 : …", "E1. …".
+_SEPARATORS = " \u00a0\u2014\u2013-:.·"
+
 
 @dataclass(frozen=True)
 class PlacedEpreuve:
@@ -17,6 +20,19 @@ class PlacedEpreuve:
     title: str
     link_title: str | None
     competencies: tuple[str, ...]
+
+    @property
+    def shown_title(self) -> str:
+        """Return the title to write after the code: the LMS's, without the code it repeats.
+
+        Jalon's deep-linking answer titles a link "E1 — Étude de cas", and the LMS keeps
+        that title: after the épreuve's code it would read "E1 E1 — Étude de cas".
+        """
+        title = self.link_title or self.title
+        rest = title.removeprefix(self.code)
+        if rest == title or (rest and rest[0] not in _SEPARATORS):
+            return title  # no code, or another one that starts alike ("E10" after "E1")
+        return rest.lstrip(_SEPARATORS) or self.title
 
 
 @dataclass(frozen=True)

@@ -435,7 +435,7 @@ def test_a_published_evaluation_is_shown_per_criterion_and_competency(
     html = _text(_page(browser, token))
     assert "Votre évaluation" in html
     assert "Bon &lt;em&gt;travail&lt;/em&gt;" in html
-    assert "Compétence acquise" in html
+    assert '<p class="decision">Acquise</p>' in html
     assert "Commentaire sur C2.1" in html
     assert ">Atteint</td>" in html
     assert ">Non atteint</td>" in html

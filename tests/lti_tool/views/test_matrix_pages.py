@@ -228,7 +228,7 @@ def test_xlsx_opens_with_the_right_cells(registered: Flask, klass: Class) -> Non
     assert rows["Ana Costa"][header.index("C1.1")] == "Acquise"
     assert rows["Ana Costa"][header.index("B1")] == "Validé"
     assert rows["Ana Costa"][-1] == 11
-    assert rows["Léa Martin"][header.index("C2.1")] == "En cours"
+    assert rows["Léa Martin"][header.index("C2.1")] == "Non acquise"
     assert INJECTION in rows
     assert all(cell.data_type != "f" for row in sheet.iter_rows() for cell in row)
 

@@ -111,9 +111,9 @@ def test_a_learner_sees_their_own_record_only(
     assert "campagne.pdf" in html
     assert "Zoé" not in html
     assert "Le commentaire de Zoé" not in html
-    # C2.1 is acquired, C2.2 is in progress; B1 has nothing left but is not evaluated.
+    # C2.1 is acquired, C2.2 is not acquired; B1 has nothing left but is not evaluated.
     assert re.search(r"<th scope=\"row\">C2\.1 [^<]*</th><td>Acquise</td>", html)
-    assert re.search(r"<th scope=\"row\">C2\.2 [^<]*</th><td>En cours</td><td>50", html)
+    assert re.search(r"<th scope=\"row\">C2\.2 [^<]*</th><td>Non acquise</td><td>50", html)
 
 
 def test_a_learner_cannot_reach_staff_pages(
