@@ -182,3 +182,32 @@ def assert_accessible(driver: WebDriver, what: str) -> None:
     if found:
         heading = f"{what}: {len(found)} WCAG 2.1 AA violation(s)"
         pytest.fail(f"{heading}\n{describe(found)}", pytrace=False)
+
+
+SCREENSHOTS = REPO / "docs" / "screenshots"
+
+
+def page_screenshot(driver: WebDriver, folder: Path, name: str, width: int = 1280) -> Path:
+    """Photograph the whole page at ``width`` px; kept in docs/ with ``JALON_SCREENSHOTS=1``.
+
+    Fails when the page scrolls sideways at that width (what a reader of the screenshot, and
+    of the page, would trip on). Returns the PNG, written in ``folder``, and copied to
+    docs/screenshots/ only when asked, so a test run leaves the repository unchanged.
+    """
+    driver.set_window_size(width, 900)
+    sideways = driver.execute_script(
+        "const e = document.documentElement; return [e.scrollWidth, e.clientWidth]"
+    )
+    assert sideways[0] <= sideways[1], f"{name}: the page scrolls sideways at {width} px"
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.set_window_size(width, min(max(int(height) + 100, 900), 4000))
+    shot = folder / f"{name}.png"
+    try:
+        driver.save_screenshot(str(shot))
+    finally:
+        driver.set_window_size(1280, 1024)
+    assert shot.stat().st_size > 10_000, f"{name}: an empty screenshot"
+    if os.environ.get("JALON_SCREENSHOTS"):
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        shutil.copy(shot, SCREENSHOTS / shot.name)
+    return shot

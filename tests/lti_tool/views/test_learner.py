@@ -22,7 +22,7 @@ from lti_tool.config import Settings
 from lti_tool.db import Database
 from lti_tool.evaluation.models import Submission, SubmissionFile, SubmissionVersion
 from lti_tool.models import LtiUser
-from tests.browser import assert_accessible
+from tests.browser import assert_accessible, page_screenshot
 from tests.database_rows import every_row
 from tests.lti_tool.evaluation import factories
 from tests.lti_tool.lti.conftest import browser, canvas, key_server, moodle, registered
@@ -581,3 +581,26 @@ def test_item5_a_revision_or_file_id_beyond_the_columns_is_refused_not_a_500(
     assert _rows(clean_database, Submission) == 0
     for file_id in (2**31 - 1, 2**31, 2**63, 2**64):
         assert browser.get(f"/epreuve/fichiers/{file_id}?lt={token}").status_code == 404
+
+
+def test_item12_the_evaluated_epreuve_page_fits_1280_px_screenshot(
+    chromium: WebDriver,
+    live_url: str,
+    browser: Browser,
+    moodle: TestPlatform,
+    clean_database: Database,
+    tmp_path: Path,
+) -> None:
+    token = _launch(browser, moodle)
+    _post(browser, token, "remise", text=SCREENSHOT_TEXT, links="https://atelier-lune.example/blog")
+    _evaluate(clean_database)
+    chromium.get(f"{live_url}/epreuve?lt={token}")
+    assert chromium.find_element("css selector", "#evaluation")
+    page_screenshot(chromium, tmp_path, "learner")
+
+
+SCREENSHOT_TEXT = (
+    "Plan de la stratégie pour Atelier Lune :\n"
+    "1. Axes de communication\n2. Outils de veille\n3. Analyse SWOT\n\n"
+    "Le calendrier éditorial est joint en lien."
+)

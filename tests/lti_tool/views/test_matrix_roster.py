@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import sqlalchemy as sa
@@ -18,9 +19,13 @@ from lti_tool.lti.roles import parse
 from lti_tool.models import LtiMembership, LtiUser
 from lti_tool.services import LmsServiceError, Member, Roster
 from lti_tool.services.memory import InMemoryGrades, InMemoryRoster
+from tests.browser import page_screenshot
 from tests.fake_dns import loopback_key_sets
 from tests.lti_tool.lti.conftest import canvas, key_server, moodle, registered
 from tests.lti_tool.views.test_matrix_pages import Class, klass
+
+if TYPE_CHECKING:
+    from selenium.webdriver.remote.webdriver import WebDriver
 
 __all__ = ["canvas", "key_server", "klass", "moodle", "registered"]
 LIS = "http://purl.imsglobal.org/vocab/lis/v2/membership#"
@@ -135,3 +140,11 @@ def test_item5_without_the_roster_the_page_says_why(registered: Flask, klass: Cl
     html = registered.test_client().get(f"/classe/?lt={klass.token}").get_data(as_text=True)
     assert len(_rows(html)) == 3
     assert "Le LMS ne fournit pas la liste de la classe (LMS_UNAUTHORIZED)" in html
+
+
+def test_item12_the_matrix_with_its_roster_screenshot(
+    chromium: WebDriver, live_url: str, with_roster: Class, tmp_path: Path
+) -> None:
+    chromium.get(f"{live_url}/classe/?lt={with_roster.token}")
+    assert "Jean Roster" in chromium.find_element("css selector", ".matrix").text
+    page_screenshot(chromium, tmp_path, "matrix")

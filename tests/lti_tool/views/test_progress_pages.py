@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -15,7 +16,7 @@ from lti_tool.db import Database
 from lti_tool.evaluation.models import CourseSettings, LearnerProgress
 from lti_tool.frameworks import bundled_frameworks
 from lti_tool.models import LtiContext, LtiResourceLink, LtiUser
-from tests.browser import assert_accessible
+from tests.browser import assert_accessible, page_screenshot
 from tests.conftest import REPO
 from tests.database_rows import every_row
 from tests.lti_tool.evaluation import factories
@@ -351,3 +352,11 @@ def test_item9_assistants_setting_errors_pass_axe(
     )
     assert "répondez oui ou non" in chromium.page_source
     assert_accessible(chromium, "assistants form with errors")
+
+
+def test_item12_ma_progression_fits_1280_px_screenshot(
+    chromium: WebDriver, live_url: str, launched: dict[str, object], tmp_path: Path
+) -> None:
+    chromium.get(f"{live_url}/progression?lt={launched['learner']}")
+    assert chromium.find_element("css selector", "main h1").text
+    page_screenshot(chromium, tmp_path, "progress")
