@@ -16,6 +16,7 @@ from typing import Any, cast
 from flask_babel import lazy_gettext as _
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
+from lti_tool.prose import one_line_ending
 from lti_tool.storable import INTEGER_MAX
 from referentiel.model import Competency, Criterion, Framework
 
@@ -114,8 +115,15 @@ def _key(name: str) -> str:
     return name.replace(".", "_")
 
 
+class _Text(fields.String):
+    """A free text, stored with LF line endings whatever the browser sent (forms post CR LF)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        return one_line_ending(super()._deserialize(value, attr, data, **kwargs))
+
+
 def _text(data_key: str | None = None) -> fields.String:
-    return fields.String(
+    return _Text(
         data_key=data_key,
         load_default="",
         validate=validate.Length(max=COMMENT_MAX, error=_("Ce texte dépasse {max} caractères.")),

@@ -15,8 +15,13 @@ from sqlalchemy.orm import Session
 
 from lti_tool.evaluation.matrix import class_learners
 from lti_tool.evaluation.record import LearnerRecord, learner_record
+from lti_tool.evaluation.record.records import EvaluationRecord
 from lti_tool.models import LtiContext
 from referentiel.model import Framework
+
+# Table rows an evaluation may have and still be printed on one page: past it, its page
+# breaks fall between rows (the paged layout would find it too long, at twice the cost).
+ROWS_ON_A_PAGE = 16
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,11 @@ class Livret:
     def statements(self) -> dict[str, str]:
         """Return each competency's statement by code."""
         return {c.code: c.statement for c in self.framework.competencies()}
+
+    @staticmethod
+    def fits_on_a_page(evaluation: EvaluationRecord) -> bool:
+        """Return whether an evaluation is short enough to be kept on one page."""
+        return len(evaluation.criteria) + len(evaluation.decisions) <= ROWS_ON_A_PAGE
 
 
 def learner_livret(

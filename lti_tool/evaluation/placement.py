@@ -1,15 +1,16 @@
 """What a placement (an LTI resource link) evaluates: framework, épreuve, competencies.
 
-Deep linking writes the custom parameters ``framework``, ``epreuve`` and, when the
-instructor narrowed the épreuve, ``competencies``; every page of a placement reads them
-through :func:`placement_of`. The deep-linking response also records what it placed
-(:func:`record_placement`), so the course knows its épreuves before anyone launches them.
+Deep linking writes the custom parameters ``framework``, ``epreuve``, ``competencies`` and,
+from the second time the same épreuve is placed in a course, its number ``placement``;
+every page of a placement reads them through :func:`placement_of`. The deep-linking
+response also records what it placed (:func:`record_placement`), so the course knows its
+épreuves before anyone launches them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,9 +50,45 @@ def competency_codes(value: Any) -> list[str]:
     return [code.strip() for code in value.replace(";", ",").split(",") if code.strip()]
 
 
-def epreuve_heading(epreuve: Epreuve) -> str:
-    """Return how a placed épreuve is named where the platform gave it no title."""
-    return f"{epreuve.code} — {epreuve.title}"
+def epreuve_heading(epreuve: Epreuve, codes: Sequence[str] = (), number: int = 1) -> str:
+    """Return how a placed épreuve is named: code and title, then what tells placements apart.
+
+    A course may hold the same épreuve twice, whole or narrowed to some competencies: in
+    the LMS's activity list and gradebook, "E2 — … (C1.6–C1.7)" and "E2 — … (2)" are two
+    different columns, not the same one twice.
+    """
+    heading = f"{epreuve.code} — {epreuve.title}"
+    kept = narrowed_to(epreuve, codes)
+    if kept:
+        heading += f" ({kept})"
+    if number > 1:
+        heading += f" ({number})"
+    return heading
+
+
+def narrowed_to(epreuve: Epreuve, codes: Sequence[str]) -> str | None:
+    """Return the competencies a narrowed placement kept, by runs: ``C1.6–C1.7, C1.9``.
+
+    ``None`` when it keeps the whole épreuve. A run is a sequence of competencies that
+    follow each other in the épreuve.
+    """
+    if not codes or set(codes) == set(epreuve.competencies):
+        return None
+    order = {code: index for index, code in enumerate(epreuve.competencies)}
+    runs: list[list[str]] = []
+    for code in codes:
+        index, last = order.get(code), order.get(runs[-1][-1]) if runs else None
+        if index is not None and last is not None and index == last + 1:
+            runs[-1].append(code)
+        else:
+            runs.append([code])
+    return ", ".join(run[0] if len(run) == 1 else f"{run[0]}–{run[-1]}" for run in runs)
+
+
+def placement_number(custom: Mapping[str, Any]) -> int:
+    """Return which placement of its épreuve in the course a link is (1 when not said)."""
+    value = custom.get("placement")
+    return int(value) if isinstance(value, str) and value.isdigit() and 0 < len(value) < 6 else 1
 
 
 def placement_title(session: Session, title: str | None, custom: Mapping[str, Any]) -> str | None:
@@ -65,7 +102,8 @@ def placement_title(session: Session, title: str | None, custom: Mapping[str, An
     placement = placement_of(session, custom) if isinstance(custom, Mapping) else None
     if placement is None or placement.epreuve is None:
         return None
-    return epreuve_heading(placement.epreuve)
+    codes = [competency.code for competency in placement.competencies]
+    return epreuve_heading(placement.epreuve, codes, placement_number(custom))
 
 
 def placement_of(session: Session, custom: Mapping[str, Any]) -> Placement | None:
@@ -99,11 +137,11 @@ def record_placement(
     """Record the épreuve a signed deep-linking response places in a course.
 
     ``custom`` holds the resource link's custom parameters (framework, épreuve,
-    competencies), checked by the picker's schema. The same épreuve placed again with the
-    same competencies is one placement, dated by its latest answer.
+    competencies, number), checked by the picker's schema. The same answer given again
+    (same competencies, same number) is one placement, dated by its latest answer.
     """
     framework_code, epreuve_code = custom["framework"], custom["epreuve"]
-    codes = competency_codes(custom.get("competencies"))
+    codes, number = competency_codes(custom.get("competencies")), placement_number(custom)
     for row in session.scalars(
         sa.select(EpreuvePlacement).where(
             EpreuvePlacement.context_id == context_id,
@@ -112,7 +150,7 @@ def record_placement(
             EpreuvePlacement.source == PlacementSource.DEEP_LINKING,
         )
     ):
-        if list(row.competencies) == codes:
+        if list(row.competencies) == codes and placement_number(row.custom) == number:
             row.placed_at, row.custom = now, dict(custom)
             session.flush()
             return row
@@ -128,3 +166,24 @@ def record_placement(
     session.add(placement)
     session.flush()
     return placement
+
+
+def next_number(session: Session, context_id: int, custom: Mapping[str, str]) -> int:
+    """Return the number the next placement of this épreuve in the course takes.
+
+    1 for the first; then one more than the placements signed so far with the same
+    competencies (another choice of competencies is told apart by its range).
+    """
+    codes = competency_codes(custom.get("competencies"))
+    rows = session.scalars(
+        sa.select(EpreuvePlacement.custom).where(
+            EpreuvePlacement.context_id == context_id,
+            EpreuvePlacement.framework_code == custom["framework"],
+            EpreuvePlacement.epreuve_code == custom["epreuve"],
+            EpreuvePlacement.source == PlacementSource.DEEP_LINKING,
+        )
+    )
+    numbers = [
+        placement_number(row) for row in rows if competency_codes(row.get("competencies")) == codes
+    ]
+    return max(numbers, default=0) + 1

@@ -6,7 +6,9 @@ browser. The answer is an ``LtiDeepLinkingResponse`` JWT signed RS256 with Jalon
 tool key (``kid`` in the header), holding one ``ltiResourceLink``:
 
 - custom parameters ``framework``, ``epreuve`` and ``competencies`` (comma-separated codes),
-  all strings, which the launch of the placed link reads back;
+  all strings, which the launch of the placed link reads back, and ``placement`` ("2", "3"…)
+  when the same épreuve with the same competencies is already placed in the course;
+- a title that tells placements apart: "E2 — … (C1.6–C1.7)" narrowed, "E2 — … (2)" again;
 - a ``lineItem`` whose ``scoreMaximum`` is the number of criteria the épreuve judges for the
   chosen competencies: the score Jalon publishes is the number of criteria met, so the LMS
   shows e.g. 12 / 16 without rounding (left out when the platform says ``accept_lineitem``
@@ -29,6 +31,7 @@ from flask_babel import lazy_gettext as _
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 from sqlalchemy.orm import Session
 
+from lti_tool.evaluation.placement import epreuve_heading
 from lti_tool.lti import keys
 from lti_tool.lti.errors import Reason
 from lti_tool.lti.launch import CLAIM, DEEP_LINKING_REQUEST, DL_CLAIM
@@ -179,11 +182,15 @@ def read_settings(message_type: str, claims: dict[str, Any]) -> DeepLinkingSetti
 
 @dataclass(frozen=True)
 class Choice:
-    """An épreuve of a framework, with the competencies it will judge (at least one)."""
+    """An épreuve of a framework, with the competencies it will judge (at least one).
+
+    ``number`` counts the placements of the same épreuve and competencies in the course.
+    """
 
     framework: Framework
     epreuve: Epreuve
     competencies: tuple[str, ...]
+    number: int = 1
 
     @property
     def criteria_count(self) -> int:
@@ -192,8 +199,20 @@ class Choice:
 
     @property
     def title(self) -> str:
-        """Return the link's title in the course: code and title of the épreuve."""
-        return f"{self.epreuve.code} — {self.epreuve.title}"
+        """Return the link's title in the course: the épreuve, its range, its number."""
+        return epreuve_heading(self.epreuve, self.competencies, self.number)
+
+    @property
+    def custom(self) -> dict[str, str]:
+        """Return the link's custom parameters, all strings, as launches read them back."""
+        custom = {
+            "framework": self.framework.code,
+            "epreuve": self.epreuve.code,
+            "competencies": ",".join(self.competencies),
+        }
+        if self.number > 1:
+            custom["placement"] = str(self.number)
+        return custom
 
 
 class ChoiceSchema(Schema):
@@ -264,11 +283,7 @@ def content_item(choice: Choice, settings: DeepLinkingSettings, launch_url: str)
         "title": choice.title,
         "text": epreuve.modality_label,
         "url": launch_url,
-        "custom": {
-            "framework": choice.framework.code,
-            "epreuve": epreuve.code,
-            "competencies": ",".join(choice.competencies),
-        },
+        "custom": choice.custom,
     }
     item.update(settings.presentation)
     if settings.accept_lineitem is not False:

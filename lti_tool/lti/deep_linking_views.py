@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
@@ -11,7 +12,7 @@ from werkzeug.datastructures import MultiDict
 
 from lti_tool import csrf
 from lti_tool.db import db_session, utcnow
-from lti_tool.evaluation.placement import record_placement
+from lti_tool.evaluation.placement import next_number, record_placement
 from lti_tool.frameworks import current_records, framework_of
 from lti_tool.lti import deep_linking, services, session
 from lti_tool.lti.deep_linking import DeepLinkingRefused, DeepLinkingSettings
@@ -90,6 +91,8 @@ def choose() -> Response | str | tuple[Response | str, int]:
         return _picker(settings, errors, fields), 400
     if not services().store().add(answered_key(launch.launch_id), "1", LAUNCH_TTL):
         raise DeepLinkingRefused("DL_ALREADY_ANSWERED")
+    if launch.context_pk is not None:  # a second placement of the same épreuve gets a number
+        choice = replace(choice, number=next_number(db_session(), launch.context_pk, choice.custom))
     launch_url = str(current_app.config["JALON"].base_url) + url_for("lti.launch")
     item = deep_linking.content_item(choice, settings, launch_url)
     claims = deep_linking.response_claims(

@@ -217,7 +217,6 @@ def _page(
         learner=display_name(learner.name, learner.given_name, learner.family_name, learner.sub)
         if learner
         else "",
-        paragraphs=[p for p in opening.version.text.split("\n\n") if p.strip()],
         links=[(link, link.startswith(("https://", "http://"))) for link in opening.version.links],
         files=opening.version.files,
         values=values,

@@ -31,6 +31,7 @@ from lti_tool.evaluation.submissions import DraftChange, Seat, SubmissionRefused
 from lti_tool.lti import session
 from lti_tool.lti.errors import LaunchRejected
 from lti_tool.lti.session import LaunchSession
+from lti_tool.prose import one_line_ending
 from lti_tool.storable import INTEGER_MAX
 from lti_tool.views.referentiels import _human_duration as human_duration
 
@@ -94,7 +95,7 @@ class DraftForm(Schema):
     @post_load
     def _change(self, data: dict[str, Any], **_kwargs: Any) -> tuple[int, DraftChange]:
         change = DraftChange(
-            text=data["text"].replace("\r\n", "\n"),
+            text=one_line_ending(data["text"]),
             links=tuple(dict.fromkeys(data["links"])),
             removed_file_ids=frozenset(data["remove"]),
         )

@@ -32,6 +32,7 @@ from lti_tool.lti.session import lti_url, staff_required
 from lti_tool.models import LtiContext, Platform
 from lti_tool.services import LmsServiceError, lms_services
 from lti_tool.services.context import context_for_launch
+from lti_tool.views.livret_pages import paged_livret
 from referentiel.model import Framework
 from referentiel.rules import Status
 
@@ -310,17 +311,12 @@ def livret_html(context_id: int, learner_id: int, framework: Framework) -> str:
 def livret(learner_id: int) -> Response:
     """Download a learner's livret de compétences as PDF, for the certification jury."""
     try:
-        from weasyprint import HTML  # heavy: loaded only when a livret is asked for
+        import weasyprint  # noqa: F401 (heavy: loaded only when a livret is asked for)
     except (ImportError, OSError):
         # WeasyPrint needs the system's Pango library (Debian: libpango-1.0-0, libpangoft2-1.0-0).
         log.warning("livret: WeasyPrint cannot load (is Pango installed?)")
         abort(503, str(NO_PDF))
     context_id, framework = _course()
     html = livret_html(context_id, learner_id, framework)
-    body = HTML(string=html, url_fetcher=_no_fetch).write_pdf()
+    body = paged_livret(html).write_pdf()
     return _download(body, "application/pdf", f"livret-{learner_id}.pdf")
-
-
-def _no_fetch(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
-    """Refuse every resource: the livret is self-contained and must not reach the network."""
-    raise ValueError(f"the livret fetches nothing ({url[:40]})")

@@ -58,7 +58,8 @@ def test_the_picker_places_a_narrowed_epreuve_in_the_demo_course(jalon_demo: Fla
     placed = browser.submit(page)  # what the auto-post script does
     assert placed.status_code == 303, placed.get_data(as_text=True)
     course = browser.follow(placed).get_data(as_text=True)
-    assert f"« {TITLES['E1']} » a été ajoutée au cours." in course
+    # Narrowed, the activity says which competencies it judges (issue 12, item 7).
+    assert f"« {TITLES['E1']} (C1.1–C1.2) » a été ajoutée au cours." in course
     with demo_state(jalon_demo).database.session() as session:
         placement = session.scalars(sa.select(Placement)).one()
         assert placement.custom == {

@@ -99,13 +99,14 @@ def test_item7_epreuves_placed_by_deep_linking_evaluate_before_any_launch(
     }
 
 
-def test_item7_an_epreuve_placed_twice_alike_is_one_placement(
+def test_item7_an_epreuve_placed_twice_alike_is_named_once_on_ma_progression(
     browser: Browser, moodle: TestPlatform, clean_database: Database
 ) -> None:
     place(browser, moodle, "E3")
     place(browser, moodle, "E3")
     with clean_database.session() as session:
-        assert session.scalar(sa.select(sa.func.count()).select_from(EpreuvePlacement)) == 1
+        # Two links in the LMS, "E3 — …" and "E3 — … (2)" (issue 12, item 7: test_titles.py).
+        assert session.scalar(sa.select(sa.func.count()).select_from(EpreuvePlacement)) == 2
     lines = judged(browser, launched_from_e1(browser, moodle))
     assert evaluators(lines["C2.1"]) == ["E3"]
 
