@@ -142,3 +142,41 @@ def browsers() -> Iterator[list[Browser]]:
     yield made
     for browser in made:
         browser.close()
+
+
+def session_token(page: requests.Response) -> str:
+    """Return the ``lt`` session token of a Jalon page's URL."""
+    match = re.search(r"[?&]lt=([^&]+)", page.url)
+    assert match, page.url
+    return match.group(1)
+
+
+def hand_in(browser: Browser, landing: requests.Response, text: str) -> None:
+    """Hand in text from the épreuve page a learner's launch opened."""
+    assert "/epreuve?lt=" in landing.url, landing.url
+    base = landing.url.split("/epreuve?", 1)[0]
+    handed = browser.session.post(
+        f"{base}/epreuve/remise?lt={session_token(landing)}",
+        data={**hidden(landing.text), "text": text},
+        timeout=30,
+    )
+    assert handed.status_code == 200, handed.text
+    assert [step.status_code for step in handed.history] == [303]
+
+
+def publish_all_met(browser: Browser, queue: requests.Response, comment: str) -> str:
+    """From the evaluators' queue, grade the waiting copy all met and publish it."""
+    assert "/evaluation/?lt=" in queue.url, queue.url
+    base = queue.url.split("/evaluation/", 1)[0]
+    token = session_token(queue)
+    copies = re.findall(r'href="(/evaluation/copies/\d+)\?', queue.text)
+    assert copies, "the handed-in copy is not in the queue"
+    grid = browser.session.get(f"{base}{copies[0]}?lt={token}", timeout=30).text
+    levels = dict.fromkeys(set(re.findall(r'name="(niveau-[^"]+)"', grid)), "atteint")
+    published = browser.session.post(
+        f"{base}{copies[0]}?lt={token}",
+        data={**hidden(grid), **levels, "action": "publier", "commentaire": comment},
+        timeout=60,
+    )
+    assert published.status_code == 200, published.text
+    return published.text
