@@ -17,6 +17,7 @@ from urllib.parse import urljoin
 
 import pytest
 import requests
+from flask import Flask
 
 from lti_tool import create_app
 from lti_tool.config import Settings
@@ -36,6 +37,7 @@ class Jalon:
 
     base: str
     database: Database
+    app: Flask
 
     @property
     def tool(self) -> Tool:
@@ -82,7 +84,7 @@ def jalon(settings: Settings, clean_database: Database) -> Iterator[Jalon]:
         keys.current(session)
         session.commit()
     with serving(app, port):
-        yield Jalon(base, clean_database)
+        yield Jalon(base, clean_database, app)
 
 
 class _Forms(HTMLParser):
