@@ -60,6 +60,25 @@ def test_a_replayed_id_token_is_refused(jalon: Jalon, openedx: OpenEdxLms) -> No
     assert "lt=" not in replayed.url
 
 
+def test_inline_without_jalons_cookie_the_launch_is_refused(
+    jalon: Jalon, openedx: OpenEdxLms
+) -> None:
+    """Open edX offers no platform storage (no ``lti_storage_target``): where the browser
+    drops Jalon's cookie in the course's frame, the launch is not tied to the browser, so
+    the README says "Open tool in: New Window" there."""
+    component = openedx.add_component(jalon.tool, custom_parameters=E1)
+    jalon.register(openedx, component)
+    learner = openedx.add_user("student", "lea", "Léa Moreau")
+    browser = Browser()
+    start = openedx.start_url(component, learner)
+    assert "lti_storage_target" not in start
+    form_page = browser.session.get(start, timeout=10)
+    browser.session.cookies.clear()  # third-party cookies blocked in the frame
+    refused = browser.submit(form_page)
+    assert refused.status_code == 403
+    assert "LTI_STATE_MISMATCH" in refused.text
+
+
 @pytest.mark.parametrize(
     ("role", "landing_path"),
     [
