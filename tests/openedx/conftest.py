@@ -26,7 +26,8 @@ from lti_tool.frameworks import install_bundled
 from lti_tool.lti import keys
 from lti_tool.models import Deployment, Platform, PlatformStatus
 from tests.browser import free_port, serving
-from tests.openedx.platform import Component, OpenEdxLms, Tool, User
+from tests.openedx.course import Component, Tool, User
+from tests.openedx.platform import OpenEdxLms
 
 FRAMEWORK = "community-manager-n6"
 

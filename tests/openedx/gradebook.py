@@ -55,7 +55,8 @@ from lti_consumer.lti_1p3.extensions.rest_framework.serializers import (
 from lti_consumer.models import LtiAgsLineItem, LtiAgsScore
 
 if TYPE_CHECKING:
-    from tests.openedx.platform import Component, OpenEdxLms
+    from tests.openedx.course import Component
+    from tests.openedx.platform import OpenEdxLms
 
 AGS = "https://purl.imsglobal.org/spec/lti-ags/scope/"
 # LtiAgsPermissions and LtiNrpsContextMembershipsPermissions, by view action.

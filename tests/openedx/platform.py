@@ -26,12 +26,9 @@ import json
 import re
 import threading
 import uuid
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
@@ -51,84 +48,14 @@ from lti_consumer.utils import (
     get_data_from_cache,
     get_lti_1p3_context_types_claim,
 )
-from opaque_keys.edx.keys import UsageKey
 from rest_framework.exceptions import ValidationError
 
+from tests.openedx.course import Component, Passport, Tool, User
 from tests.openedx.gradebook import Gradebook
 
 API = "/api/lti_consumer/v1"
 COURSE_KEY = "course-v1:Ecole+CM6+2026"
 DEEP_LINKING_ROLES = ("instructor", "staff")  # launch_gate_endpoint's check
-
-
-@dataclass
-class Tool:
-    """What the course team types into a component's LTI 1.3 fields in Studio."""
-
-    launch_url: str  # "Launch URL" (lti_1p3_launch_url)
-    oidc_url: str  # "Tool Initiate Login URL (OIDC)"
-    keyset_url: str  # "Tool Keyset URL", with "Tool Public Key Mode" = "Keyset URL"
-    deep_linking_url: str = ""  # "Deep Linking Launch URL"
-    redirect_uris: list[str] = field(default_factory=list)  # empty: launch + deep-linking URL
-
-
-@dataclass
-class Passport:
-    """``Lti1p3Passport``: the client id and the platform key a component signs with."""
-
-    passport_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    client_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    kid: str = field(default_factory=lambda: str(uuid.uuid4()))
-    private_pem: str = field(default_factory=lambda: _new_key())
-
-
-def _new_key() -> str:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    ).decode("ascii")
-
-
-@dataclass
-class Component:
-    """One "LTI Consumer" block of the course, with its configuration (``LtiConfiguration``)."""
-
-    config_id: int  # the configuration's primary key, in the AGS, NRPS and DL URLs
-    usage_key: str  # the block's location: the launches' resource_link.id
-    display_name: str
-    tool: Tool
-    passport: Passport
-    ags_mode: str = "declarative"  # "Assignment and Grades": declarative/programmatic/disabled
-    deep_linking: bool = False  # "Deep linking"
-    nrps: bool = False  # "Names & Roles (NRPS)"
-    has_score: bool = True  # "This activity is graded"
-    weight: float = 1.0  # "Grade Weight"
-    ask_to_send_username: bool = False  # "Share Username"
-    ask_to_send_full_name: bool = False  # "Share Full name"
-    ask_to_send_email: bool = False  # "Share Email"
-    custom_parameters: list[str] = field(default_factory=list)  # "Custom Parameters": "k=v"
-    config_uuid: str = field(default_factory=lambda: str(uuid.uuid4()))
-    # What deep linking stored (LtiDlContentItem): id, type and validated attributes.
-    content_items: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def location(self) -> UsageKey:
-        """Return the usage key the package compares line items with."""
-        return UsageKey.from_string(self.usage_key)
-
-
-@dataclass
-class User:
-    """A user of the course: LMS id, external id (the LTI ``sub``), role as Open edX names it."""
-
-    user_id: int
-    role: str  # a key of LTI_1P3_ROLE_MAP: "student", "staff", "instructor", "Community TA"…
-    username: str
-    full_name: str
-    email: str
-    external_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
 
 class OpenEdxLms:

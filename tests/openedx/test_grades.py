@@ -14,8 +14,9 @@ import sqlalchemy as sa
 
 from lti_tool.evaluation.models import GradePassback
 from tests.openedx.conftest import Browser, Jalon, hand_in, publish_all_met
+from tests.openedx.course import Component
 from tests.openedx.gradebook import Grade
-from tests.openedx.platform import Component, OpenEdxLms
+from tests.openedx.platform import OpenEdxLms
 
 E1 = ["framework=community-manager-n6", "epreuve=E1"]  # C1.1–C1.5: 16 criteria
 AGS = "https://purl.imsglobal.org/spec/lti-ags/scope/"
