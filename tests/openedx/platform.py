@@ -322,7 +322,11 @@ class OpenEdxLms:
         return _launch_form(preflight["redirect_uri"], launch)
 
     def _deep_link_response(self, component: Component, request: Request) -> Response:
-        """deep_linking_response_endpoint: the package decodes and checks Jalon's answer."""
+        """deep_linking_response_endpoint: the package decodes and checks Jalon's answer.
+
+        Open edX also requires the browser's LMS session to have Studio write access to the
+        course; this LMS has no sessions, so the staff check is the launch gate's only.
+        """
         consumer = self.consumer(component)
         try:
             items = consumer.check_and_decode_deep_linking_token(request.form.get("JWT"))
