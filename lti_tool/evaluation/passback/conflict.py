@@ -1,7 +1,8 @@
-"""A score the LMS refused as not newer (409): tell whether it holds that grade already.
+"""A score the LMS refused as not newer (409, 400): tell whether it holds that grade already.
 
 Moodle's ``scores.php`` keeps only a score strictly newer than the one it holds, compared
-in whole seconds, and answers 409 otherwise. A score posted again because its first answer
+in whole seconds, and answers 409 otherwise; Open edX (lti-consumer-xblock) keeps only a
+strictly later timestamp too, and answers 400. A score posted again because its first answer
 was lost (a timeout, a 5xx after the write, a worker that died) is refused so, although the
 LMS holds it. Then Jalon reads the learner's result (AGS results service,
 ``…/results?user_id=``):
@@ -65,7 +66,7 @@ def settle_conflict(
         if error.code != "LMS_SCOPE_NOT_GRANTED":
             raise
         logger.info(
-            "Grade %d: 409 from the LMS, no result.readonly scope: posting it once more "
+            "Grade %d: refused as not newer, no result.readonly scope: posting it once more "
             "one second later",
             grade_id,
         )
@@ -74,10 +75,13 @@ def settle_conflict(
         # The platform may ignore the user_id filter: only the learner's own result counts.
         mine = [result for result in results if result.user_id == score.user_id]
         if mine and same_score(mine[-1], score, column):
-            logger.info("Grade %d already held by the LMS (409, its result read)", grade_id)
+            logger.info(
+                "Grade %d already held by the LMS (refused as not newer, its result read)", grade_id
+            )
             return HELD
         logger.info(
-            "Grade %d: 409 from the LMS, which holds another score: posting it newer", grade_id
+            "Grade %d: refused as not newer, the LMS holds another score: posting it newer",
+            grade_id,
         )
         timestamp = max(_whole_second(now), refused + dt.timedelta(seconds=1))
     if not still_pending():

@@ -14,9 +14,11 @@ meanwhile; it posts each score outside any transaction, then marks the outcome:
 
 A worker that dies between the POST and the mark, or a POST whose answer is lost, leaves the
 row PENDING: it is posted again later with the same timestamp. Moodle then answers 409
-(``scores.php`` keeps only a strictly newer score, in whole seconds) although it holds the
-grade: a 409 is never a refusal for good; :mod:`~lti_tool.evaluation.passback.conflict`
-reads what the LMS holds and marks the grade SENT, or posts it once more, newer.
+(``scores.php`` keeps only a strictly newer score, in whole seconds), Open edX 400
+(lti-consumer-xblock's score serializer: "Score already exists for the provided
+timestamp"), although they hold the grade: neither is a refusal for good at once;
+:mod:`~lti_tool.evaluation.passback.conflict` reads what the LMS holds and marks the grade
+SENT, or posts it once more, newer — a 400 to that post is final.
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ TEMPORARY_CODES = frozenset(
     {"LMS_UNREACHABLE", "LMS_BAD_ANSWER", "OUTBOUND_REDIRECT", "LMS_SCORE_OUTDATED"}
 )
 TEMPORARY_STATUSES = frozenset({408, 429})
+BAD_REQUEST = 400
 
 
 def is_temporary(error: LmsServiceError) -> bool:
@@ -300,7 +303,10 @@ def _post(
         try:
             ags.post_score(parcel.context, column, parcel.score)
         except LmsServiceError as error:
-            if error.code != "LMS_SCORE_OUTDATED":
+            # Moodle refuses a score not newer than the one it holds with 409, Open edX
+            # with 400 ("Score already exists for the provided timestamp"): either may hold
+            # it already. A second refusal of the newer score is final.
+            if error.code != "LMS_SCORE_OUTDATED" and error.platform_status != BAD_REQUEST:
                 raise
             return settle_conflict(
                 ags,

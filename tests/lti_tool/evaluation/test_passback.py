@@ -498,3 +498,16 @@ def test_the_publishing_request_posts_over_http_with_short_timeouts(
         db_session().commit()
     assert _row(lms.database, launched.id).status == "sent"
     assert passback.NOW_TIMEOUT in timeouts
+
+
+def test_a_400_to_the_score_posted_again_newer_is_final(clean_database: Database) -> None:
+    """A 400 may mean "not newer" (Open edX): one newer post, and a second 400 fails it."""
+    with clean_database.session() as session:
+        row = _grade(session)
+    refused = LmsServiceError("LMS_REQUEST_REFUSED", status=400)
+    ags = FlakyGrades(refused, refused)
+    assert _deliver(clean_database, ags) == passback.DeliveryReport(failed=1)
+    failed = _row(clean_database, row.id)
+    assert (failed.status, failed.last_error) == ("failed", "LMS_REQUEST_REFUSED")
+    assert ags.refusals == []  # posted twice: as published, then once newer
+    assert ags.scores == []
