@@ -178,7 +178,13 @@ def publish_all_met(browser: Browser, queue: requests.Response, comment: str) ->
     levels = dict.fromkeys(set(re.findall(r'name="(niveau-[^"]+)"', grid)), "atteint")
     published = browser.session.post(
         f"{base}{copies[0]}?lt={token}",
-        data={**hidden(grid), **levels, "action": "publier", "confirm": "1", "commentaire": comment},
+        data={
+            **hidden(grid),
+            **levels,
+            "action": "publier",
+            "confirm": "1",  # "Publier", then "Confirmer la publication"
+            "commentaire": comment,
+        },
         timeout=60,
     )
     assert published.status_code == 200, published.text
