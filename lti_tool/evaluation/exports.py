@@ -43,7 +43,6 @@ class ExportLabels:
     learner: str
     acquired: str
     certification: str
-    unnamed: str  # a learner the platform sent no name for; formatted with ``id``
     competency_status: Mapping[Status, str]
     bloc_status: Mapping[Status, str]
 
@@ -60,7 +59,7 @@ def _header(matrix: Matrix, labels: ExportLabels) -> list[str]:
 def _rows(matrix: Matrix, labels: ExportLabels) -> Iterator[list[str | int]]:
     competency, bloc_status = labels.competency_status, labels.bloc_status
     for row in matrix.rows:
-        name = row.learner.display_name or labels.unnamed % {"id": row.learner.id}
+        name = row.learner.display_name
         cells: list[str | int] = [name]
         for bloc in row.blocs:
             cells.extend(competency[status] for status in bloc.competencies)

@@ -26,6 +26,7 @@ from lti_tool.evaluation.placement import placement_of
 from lti_tool.lti import session
 from lti_tool.lti.session import lti_url, staff_required
 from lti_tool.models import LtiContext
+from lti_tool.people import sharing_notice
 from referentiel.model import Framework
 from referentiel.rules import Status
 
@@ -147,7 +148,6 @@ def _rows(matrix: Matrix) -> list[dict[str, Any]]:
     """Precompute each row's links, name and cells, so the template only loops."""
     competency_cell, bloc_cell = _cells()
     record_url, livret_url = _url_of("progress.learner"), _url_of("matrix.livret")
-    unnamed = _("Apprenant n° %(id)s")
     rows = []
     for row in matrix.rows:
         cells: list[Markup] = []
@@ -159,7 +159,7 @@ def _rows(matrix: Matrix) -> list[dict[str, Any]]:
             {
                 "url": record_url(learner.id),
                 "livret": livret_url(learner.id),
-                "name": learner.display_name or unnamed % {"id": learner.id},
+                "name": learner.display_name,
                 "cells": Markup("".join(cells)),  # noqa: S704 (joined from escaped fragments)
                 "certification": bloc_cell[row.certification],
                 "acquired": row.acquired,
@@ -184,6 +184,7 @@ def matrix() -> str:
         names=status_names(bloc=False),
         bloc_names=status_names(bloc=True),
         course=context,
+        naming_notice=sharing_notice(row.learner.shown.source for row in table.rows),
         query={k: v for k, v in args.items() if k != "lang"},
         language_args=args,
     )
@@ -195,7 +196,6 @@ def export_labels() -> exports.ExportLabels:
         learner=_("Apprenant"),
         acquired=_("Compétences acquises"),
         certification=_("Certification"),
-        unnamed=_("Apprenant n° %(id)s"),
         competency_status=status_names(bloc=False),
         bloc_status=status_names(bloc=True),
     )
@@ -237,7 +237,6 @@ def livret_html(context_id: int, learner_id: int, framework: Framework) -> str:
         names=status_names(bloc=False),
         bloc_names=status_names(bloc=True),
         scale={level.code: level for level in framework.scale},
-        unnamed=_("Apprenant n° %(id)s") % {"id": learner_id},
     )
 
 
