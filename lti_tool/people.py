@@ -84,7 +84,7 @@ class LaunchedPerson:
 
 
 def _clean(value: object) -> str | None:
-    return value.strip() or None if isinstance(value, str) else None
+    return (value.strip() or None) if isinstance(value, str) else None
 
 
 def shared_name(person: Claims | None, roster_name: str | None = None) -> ShownName | None:
