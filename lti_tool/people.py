@@ -84,7 +84,8 @@ class LaunchedPerson:
 
 
 def _clean(value: object) -> str | None:
-    return (value.strip() or None) if isinstance(value, str) else None
+    """Return a string as the platform sent it, or None for a blank or no string."""
+    return value if isinstance(value, str) and value.strip() else None
 
 
 def shared_name(person: Claims | None, roster_name: str | None = None) -> ShownName | None:

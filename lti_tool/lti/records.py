@@ -65,7 +65,7 @@ _READ: Mapping[sa.Table, tuple[str, tuple[str, ...]]] = {
 
 def _text(value: Any, limit: int) -> str | None:
     """Return a non-blank string claim, cut to its column; anything else reads as absent."""
-    return (value.strip()[:limit] or None) if isinstance(value, str) else None
+    return value[:limit] if isinstance(value, str) and value.strip() else None
 
 
 def _person_sourcedid(claims: Mapping[str, Any]) -> Any:

@@ -41,7 +41,7 @@ class Person:
         (Person(), "Léa du roster", ("Léa du roster", Source.ROSTER)),
         (None, "Léa du roster", ("Léa du roster", Source.ROSTER)),
         # Blank values are no name: the chain goes on.
-        (Person(" ", " ", "", "  ", ""), " Léa ", ("Léa", Source.ROSTER)),
+        (Person(" ", " ", "", "  ", ""), "Léa", ("Léa", Source.ROSTER)),
     ],
 )
 def test_the_chain_takes_the_first_name_shared(
