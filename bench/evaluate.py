@@ -117,8 +117,10 @@ def setup_course(database: Database, competencies: list[Competency]) -> dict[str
         )
         session.add(platform)
         session.flush()
-        context = LtiContext(platform_id=platform.id, context_id=f"ctx-{suffix}", title="Bench")
-        evaluator = LtiUser(platform_id=platform.id, sub=f"evaluator-{suffix}", name="Évaluateur")
+        context = LtiContext(
+            issuer=platform.issuer, deployment_id="1", context_id=f"ctx-{suffix}", title="Bench"
+        )
+        evaluator = LtiUser(issuer=platform.issuer, sub=f"evaluator-{suffix}", name="Évaluateur")
         session.add_all([context, evaluator])
         session.flush()
         link = LtiResourceLink(
@@ -145,7 +147,8 @@ def setup_course(database: Database, competencies: list[Competency]) -> dict[str
 def new_copy(database: Database, ids: dict[str, int], codes: list[str], now: dt.datetime) -> int:
     """Insert a fresh learner's handed-in copy and open its evaluation; return the copy id."""
     with database.session() as session:
-        learner = LtiUser(platform_id=ids["platform"], sub=uuid.uuid4().hex, name="Apprenant")
+        issuer = session.get(LtiContext, ids["context"]).issuer  # type: ignore[union-attr]
+        learner = LtiUser(issuer=issuer, sub=uuid.uuid4().hex, name="Apprenant")
         session.add(learner)
         session.flush()
         work = Submission(

@@ -2,7 +2,8 @@
 
 Statements name a resource link ``{base}/xapi/activities/resource-links/<uuid>`` and a
 course ``{base}/xapi/activities/courses/<uuid>``, where the UUID is a UUIDv5 of the issuer,
-the deployment id and the LMS's own id (:func:`xapi.statements.lti_key`). Those UUIDs are
+the deployment id and the LMS's own id (:func:`xapi.statements.lti_key`); a course row
+holds all three, and a resource link takes its platform's issuer and deployments. Those UUIDs are
 derived, not stored: an :class:`ActivityIndex` recomputes them from the rows the launches
 wrote and keeps a map from UUID to row. On a miss it reads only the rows it has not seen,
 plus the last :data:`RECENT` ids below the highest it has (a transaction that took its id
@@ -158,18 +159,11 @@ class ActivityIndex:
                 self._entries[(ActivityKind.COURSE, course)] = _Entry(
                     _LINK_COURSE, row_id, deployment_id
                 )
-        contexts = (
-            sa.select(
-                LtiContext.id, LtiContext.context_id, Platform.issuer, Deployment.deployment_id
-            )
-            .join(Platform, Platform.id == LtiContext.platform_id)
-            .join(Deployment, Deployment.platform_id == LtiContext.platform_id)
-        )
-        new_contexts = [
-            *session.execute(contexts.where(LtiContext.id > seen["context"])),
-            *session.execute(contexts.where(Deployment.id > seen["deployment"])),
-        ]
-        for row_id, context_id, issuer, deployment_id in new_contexts:
+        # A course carries its own issuer and deployment: one IRI per row.
+        contexts = sa.select(
+            LtiContext.id, LtiContext.context_id, LtiContext.issuer, LtiContext.deployment_id
+        ).where(LtiContext.id > seen["context"])
+        for row_id, context_id, issuer, deployment_id in session.execute(contexts):
             if (_CONTEXT, row_id, deployment_id) in self._keyed:
                 continue
             self._keyed.add((_CONTEXT, row_id, deployment_id))
@@ -183,9 +177,9 @@ class ActivityIndex:
         """Read the entry's row as it is now; None if it is gone or no longer has this UUID."""
         if entry.source == _CONTEXT:
             row = session.execute(
-                sa.select(LtiContext.context_id, LtiContext.title, Platform.issuer)
-                .join(Platform, Platform.id == LtiContext.platform_id)
-                .where(LtiContext.id == entry.row_id)
+                sa.select(LtiContext.context_id, LtiContext.title, LtiContext.issuer).where(
+                    LtiContext.id == entry.row_id
+                )
             ).one_or_none()
             if row is None or self._key(kind, row[2], entry.deployment_id, row[0]) != key:
                 return None

@@ -162,15 +162,23 @@ class CacheEntry(Base):
 
 
 class LtiContext(Base):
-    """A course (Moodle course, Canvas course) Jalon was launched from."""
+    """A course (Moodle course, Canvas course, Open edX course) Jalon was launched from.
+
+    Keyed by issuer, deployment and ``context.id`` — LTI 1.3 makes ``context.id`` unique
+    within a deployment and a deployment id unique within its issuer — not by platform row:
+    Open edX gives each component of a course its own client id, and the course must stay
+    one course across them. Two issuers never share a course. The issuer is the platforms'
+    normalised one (no trailing slash).
+    """
 
     __tablename__ = "lti_contexts"
     __table_args__ = (
-        sa.UniqueConstraint("platform_id", "context_id", name="uq_lti_contexts_platform_id"),
+        sa.UniqueConstraint("issuer", "deployment_id", "context_id", name="uq_lti_contexts_issuer"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    platform_id: Mapped[int] = mapped_column(sa.ForeignKey("platforms.id", ondelete="CASCADE"))
+    issuer: Mapped[str] = mapped_column(sa.String(255))
+    deployment_id: Mapped[str] = mapped_column(sa.String(255))
     context_id: Mapped[str] = mapped_column(sa.String(255))
     label: Mapped[str | None] = mapped_column(sa.String(255))
     title: Mapped[str | None] = mapped_column(sa.String(1024))
@@ -178,22 +186,28 @@ class LtiContext(Base):
 
 
 class LtiUser(Base):
-    """A person as the platform names them (``sub``).
+    """A person as the issuer names them (``sub``, unique within its issuer in LTI 1.3).
 
-    Name and e-mail are kept only as the platform sent them, because evaluators need
-    them; they never reach a log or an xAPI statement.
+    Keyed by issuer, not platform row, so that one learner launching through several
+    client ids of one issuer (Open edX components) is one person. Name, login and e-mail
+    are kept only as the platform sent them, because evaluators need them; they never
+    reach a log or an xAPI statement.
     """
 
     __tablename__ = "lti_users"
-    __table_args__ = (sa.UniqueConstraint("platform_id", "sub", name="uq_lti_users_platform_id"),)
+    __table_args__ = (sa.UniqueConstraint("issuer", "sub", name="uq_lti_users_issuer"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    platform_id: Mapped[int] = mapped_column(sa.ForeignKey("platforms.id", ondelete="CASCADE"))
+    issuer: Mapped[str] = mapped_column(sa.String(255))
     sub: Mapped[str] = mapped_column(sa.String(255))
     name: Mapped[str | None] = mapped_column(sa.String(255))
     given_name: Mapped[str | None] = mapped_column(sa.String(255))
     family_name: Mapped[str | None] = mapped_column(sa.String(255))
     email: Mapped[str | None] = mapped_column(sa.String(320))
+    # Display claims of platforms that share no name (Open edX): the login, and the
+    # ``lis`` claim's ``person_sourcedid``.
+    preferred_username: Mapped[str | None] = mapped_column(sa.String(255))
+    person_sourcedid: Mapped[str | None] = mapped_column(sa.String(255))
     created_at: Mapped[created_at]
 
     def __repr__(self) -> str:

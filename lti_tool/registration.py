@@ -22,7 +22,15 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
 from lti_tool.db import utcnow
-from lti_tool.models import Deployment, Platform, PlatformStatus, RegistrationInvite, url_origin
+from lti_tool.models import (
+    Deployment,
+    LtiContext,
+    LtiUser,
+    Platform,
+    PlatformStatus,
+    RegistrationInvite,
+    url_origin,
+)
 
 log = logging.getLogger(__name__)
 # Plain http is for a platform on this machine (the demo LMS, tests); anything else would
@@ -342,8 +350,18 @@ def add_deployments(
 
 
 def remove_platform(session: Session, platform: Platform) -> None:
-    """Remove a platform and its deployments: its launches are refused from now on."""
+    """Remove a platform, its deployments and links: its launches are refused from now on.
+
+    Courses and people belong to the issuer, which other client ids may share (one per
+    Open edX component): they are forgotten with the issuer's last platform only.
+    """
+    issuer = normalise_issuer(platform.issuer)
     session.delete(platform)
+    session.flush()
+    if session.scalar(sa.select(sa.exists().where(Platform.issuer.in_((issuer, issuer + "/"))))):
+        return
+    session.execute(sa.delete(LtiContext).where(LtiContext.issuer == issuer))
+    session.execute(sa.delete(LtiUser).where(LtiUser.issuer == issuer))
     session.flush()
 
 

@@ -43,8 +43,6 @@ class ExportLabels:
     learner: str
     acquired: str
     certification: str
-    unnamed: str  # a learner the platform sent no name for; formatted with ``id``
-    not_launched: str  # a learner of the LMS roster without a name, who never launched
     competency_status: Mapping[Status, str]
     bloc_status: Mapping[Status, str]
 
@@ -61,7 +59,7 @@ def _header(matrix: Matrix, labels: ExportLabels) -> list[str]:
 def _rows(matrix: Matrix, labels: ExportLabels) -> Iterator[list[str | int]]:
     competency, bloc_status = labels.competency_status, labels.bloc_status
     for row in matrix.rows:
-        name = row.learner.label(labels.unnamed, labels.not_launched)
+        name = row.learner.display_name
         cells: list[str | int] = [name]
         for bloc in row.blocs:
             cells.extend(competency[status] for status in bloc.competencies)

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from lti_tool.evaluation.models import LearnerProgress, ProgressKind, Submission
 from lti_tool.models import LtiMembership, LtiUser
+from lti_tool.people import ShownName, person_name
 from referentiel.model import Bloc, Framework
 from referentiel.rules import Status
 
@@ -68,30 +69,26 @@ class MatrixLearner:
     name: str | None
     given_name: str | None
     family_name: str | None
-    sub: str | None = None  # the LTI user id, which the roster's ``user_id`` matches
+    sub: str = ""  # the LTI user id, which the roster's ``user_id`` matches
+    preferred_username: str | None = None
+    person_sourcedid: str | None = None
 
     @property
-    def display_name(self) -> str | None:
-        """Return the name to show, or ``None`` when the platform sent none."""
-        full = " ".join(part for part in (self.given_name, self.family_name) if part)
-        return self.name or full or None
+    def shown(self) -> ShownName:
+        """Return the name to show and where it comes from (:mod:`lti_tool.people`)."""
+        return person_name(self, self.sub)
 
-    def label(self, unnamed: str, not_launched: str) -> str:
-        """Return the name to show, whatever the platform shared.
-
-        Without a name: ``unnamed`` (formatted with ``id``), or ``not_launched`` for a
-        learner known only from the roster.
-        """
-        if self.display_name:
-            return self.display_name
-        return not_launched if self.id is None else unnamed % {"id": self.id}
+    @property
+    def display_name(self) -> str:
+        """Return the name to show: the platform's, else a pseudonym."""
+        return self.shown.text
 
     @property
     def sort_key(self) -> tuple[str, str, str, int, str]:
         """Return the key ordering learners by family name, then given name."""
-        family = (self.family_name or self.name or "").casefold()
+        family = (self.family_name or self.name or self.display_name).casefold()
         given, name = (self.given_name or "").casefold(), (self.name or "").casefold()
-        return (family, given, name, -1 if self.id is None else self.id, self.sub or "")
+        return (family, given, name, -1 if self.id is None else self.id, self.sub)
 
 
 @dataclass(frozen=True)
@@ -145,7 +142,13 @@ def class_learners(
     )
     authors = sa.select(Submission.learner_id).where(Submission.context_id == context_id)
     query = sa.select(
-        LtiUser.id, LtiUser.name, LtiUser.given_name, LtiUser.family_name, LtiUser.sub
+        LtiUser.id,
+        LtiUser.name,
+        LtiUser.given_name,
+        LtiUser.family_name,
+        LtiUser.sub,
+        LtiUser.preferred_username,
+        LtiUser.person_sourcedid,
     ).where(sa.or_(LtiUser.id.in_(members), LtiUser.id.in_(authors)))
     if learner_id is not None:
         query = query.where(LtiUser.id == learner_id)

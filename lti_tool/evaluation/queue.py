@@ -23,7 +23,8 @@ from lti_tool.evaluation.models import (
     SubmissionVersion,
 )
 from lti_tool.models import LtiMembership, LtiResourceLink, LtiUser
-from lti_tool.services import LmsServiceError, context_for_resource_link, lms_services
+from lti_tool.people import Source, person_name, shared_name
+from lti_tool.services import LmsServiceError, Roster, context_for_resource_link, lms_services
 
 log = logging.getLogger(__name__)
 
@@ -59,11 +60,8 @@ class Queue:
     from_roster: bool  # the learners without a copy come from the LMS roster (NRPS)
     roster_error: str | None = None  # the LMS_* code when the roster was not available
     drafts: set[str] = field(default_factory=set)  # of those, who has a draft started
-
-
-def display_name(name: str | None, given: str | None, family: str | None, fallback: str) -> str:
-    """Return the name to show for a person, or a fallback when the LMS gave none."""
-    return name or " ".join(part for part in (given, family) if part) or fallback
+    # Where the names shown come from (the page says what the platform shares).
+    sources: frozenset[Source] = frozenset()
 
 
 def queue_of(session: Session, link: LtiResourceLink, now: dt.datetime) -> Queue:
@@ -73,6 +71,17 @@ def queue_of(session: Session, link: LtiResourceLink, now: dt.datetime) -> Queue
         .join(LtiUser, LtiUser.id == Submission.learner_id)
         .where(Submission.resource_link_id == link.id, Submission.context_id == link.context_id)
     ).all()
+    roster, error = _roster(session, link)
+    # The roster's names, for people the launches did not name (Open edX shares none).
+    listed = {m.user_id: shared_name(m) for m in roster.members} if roster else {}
+    sources: set[Source] = set()
+
+    def name_of(person: LtiUser | None, sub: str) -> str:
+        member = listed.get(sub)
+        shown = person_name(person, sub, member.text if member else None)
+        sources.add(shown.source)
+        return shown.text
+
     handed = [s.id for s, _user in rows if s.status != SubmissionStatus.DRAFT]
     latest = dict(
         session.execute(
@@ -101,7 +110,7 @@ def queue_of(session: Session, link: LtiResourceLink, now: dt.datetime) -> Queue
         copies.append(
             Copy(
                 submission_id=submission.id,
-                learner=display_name(user.name, user.given_name, user.family_name, user.sub),
+                learner=name_of(user, user.sub),
                 stage=stage,
                 version=latest[submission.id],
                 submitted_at=when,
@@ -111,47 +120,40 @@ def queue_of(session: Session, link: LtiResourceLink, now: dt.datetime) -> Queue
         )
     oldest_first = sorted(copies, key=lambda c: (c.submitted_at or now, c.submission_id))
     with_copy = {user.sub for submission, user in rows if submission.id in latest}
-    drafts = {
-        display_name(user.name, user.given_name, user.family_name, user.sub)
-        for submission, user in rows
-        if submission.id not in latest
+    drafts = {name_of(user, user.sub) for submission, user in rows if submission.id not in latest}
+    launched = {
+        user.sub: user
+        for user in session.scalars(
+            sa.select(LtiUser)
+            .join(LtiMembership, LtiMembership.user_id == LtiUser.id)
+            .where(LtiMembership.context_id == link.context_id, ~LtiMembership.is_staff)
+        )
     }
-    missing, from_roster, error = _without_copy(session, link, with_copy)
-    return Queue(
-        awaiting=[c for c in oldest_first if c.stage == Stage.AWAITING],
-        others=[c for c in oldest_first if c.stage != Stage.AWAITING],
-        not_submitted=missing,
-        from_roster=from_roster,
-        roster_error=error,
-        drafts=drafts & set(missing),
-    )
-
-
-def _without_copy(
-    session: Session, link: LtiResourceLink, with_copy: set[str]
-) -> tuple[list[str], bool, str | None]:
-    """Return the learners without a copy, whether the roster said so, and any LMS error."""
-    try:
-        roster = lms_services().nrps.members(context_for_resource_link(session, link))
-    except LmsServiceError as exc:
-        # The page says the list comes from launches; the code tells staff what to fix.
-        log.info("roster unavailable for resource link %s: %s", link.id, exc.code)
-        error: str | None = exc.code
-    else:
-        names = [
-            display_name(m.name, m.given_name, m.family_name, m.user_id)
+    if roster is not None:
+        # The roster names who should hand in; the launches may name them better.
+        missing = [
+            name_of(launched.get(m.user_id), m.user_id)
             for m in roster.learners
             if m.user_id not in with_copy
         ]
-        return sorted(names, key=str.casefold), True, None
-    launched = session.execute(
-        sa.select(LtiUser)
-        .join(LtiMembership, LtiMembership.user_id == LtiUser.id)
-        .where(LtiMembership.context_id == link.context_id, ~LtiMembership.is_staff)
-    ).scalars()
-    names = [
-        display_name(u.name, u.given_name, u.family_name, u.sub)
-        for u in launched
-        if u.sub not in with_copy
-    ]
-    return sorted(names, key=str.casefold), False, error
+    else:
+        missing = [name_of(u, sub) for sub, u in launched.items() if sub not in with_copy]
+    return Queue(
+        awaiting=[c for c in oldest_first if c.stage == Stage.AWAITING],
+        others=[c for c in oldest_first if c.stage != Stage.AWAITING],
+        not_submitted=sorted(missing, key=str.casefold),
+        from_roster=roster is not None,
+        roster_error=error,
+        drafts=drafts & set(missing),
+        sources=frozenset(sources),
+    )
+
+
+def _roster(session: Session, link: LtiResourceLink) -> tuple[Roster | None, str | None]:
+    """Return the course's roster (NRPS), or None and the LMS error code."""
+    try:
+        return lms_services().nrps.members(context_for_resource_link(session, link)), None
+    except LmsServiceError as exc:
+        # The page says the list comes from launches; the code tells staff what to fix.
+        log.info("roster unavailable for resource link %s: %s", link.id, exc.code)
+        return None, exc.code

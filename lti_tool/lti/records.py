@@ -1,5 +1,10 @@
 """What a successful launch records: the course, the person, their roles, the placement.
 
+The course and the person belong to the issuer (courses also to the deployment), not to
+the platform row the launch came through: the client ids of one issuer (one per Open edX
+component) share them. The placement keeps its platform row, whose credentials its grades
+go back with.
+
 Writes run in the launch's transaction (they only flush). One query reads the four rows
 a launch touches; then only what is missing is inserted and only what changed is
 updated, so a returning learner's launch costs one statement here. Two first launches
@@ -24,10 +29,12 @@ from lti_tool.lti.launch import CLAIM
 from lti_tool.lti.roles import Roles
 from lti_tool.lti.tool_config import RegisteredPlatform
 from lti_tool.models import FrameworkRecord, LtiContext, LtiMembership, LtiResourceLink, LtiUser
+from lti_tool.registration import normalise_issuer
 from xapi.prepared import Prepared
 
 AGS_CLAIM = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
 NRPS_CLAIM = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
+LIS_CLAIM = CLAIM + "lis"
 
 _CONTEXTS, _USERS, _MEMBERSHIPS, _LINKS, _FRAMEWORKS = (
     cast("sa.Table", model.__table__)
@@ -36,7 +43,10 @@ _CONTEXTS, _USERS, _MEMBERSHIPS, _LINKS, _FRAMEWORKS = (
 # Per table: the alias of its columns in the launch's read, and the columns compared.
 _READ: Mapping[sa.Table, tuple[str, tuple[str, ...]]] = {
     _CONTEXTS: ("context", ("label", "title")),
-    _USERS: ("user", ("name", "given_name", "family_name", "email")),
+    _USERS: (
+        "user",
+        ("name", "given_name", "family_name", "email", "preferred_username", "person_sourcedid"),
+    ),
     _MEMBERSHIPS: ("membership", ("roles", "is_staff")),
     _LINKS: (
         "link",
@@ -54,7 +64,14 @@ _READ: Mapping[sa.Table, tuple[str, tuple[str, ...]]] = {
 
 
 def _text(value: Any, limit: int) -> str | None:
-    return value[:limit] if isinstance(value, str) and value else None
+    """Return a non-blank string claim, cut to its column; anything else reads as absent."""
+    return value[:limit] if isinstance(value, str) and value.strip() else None
+
+
+def _person_sourcedid(claims: Mapping[str, Any]) -> Any:
+    """Return the ``lis`` claim's ``person_sourcedid`` (the SIS id Open edX may send)."""
+    lis = claims.get(LIS_CLAIM)
+    return lis.get("person_sourcedid") if isinstance(lis, dict) else None
 
 
 @functools.cache
@@ -70,19 +87,21 @@ def _launch_read(
     one = sa.select(sa.literal_column("1").label("one")).subquery("one")
     joins: list[tuple[sa.Table, sa.ColumnElement[bool]]] = []
     platform: sa.BindParameter[int] = sa.bindparam("platform_id")
+    issuer: sa.BindParameter[str] = sa.bindparam("issuer")
     if has_context:
         joins.append(
             (
                 _CONTEXTS,
                 sa.and_(
-                    _CONTEXTS.c.platform_id == platform,
+                    _CONTEXTS.c.issuer == issuer,
+                    _CONTEXTS.c.deployment_id == sa.bindparam("deployment_id"),
                     _CONTEXTS.c.context_id == sa.bindparam("context_key"),
                 ),
             )
         )
     if has_user:
         joins.append(
-            (_USERS, sa.and_(_USERS.c.platform_id == platform, _USERS.c.sub == sa.bindparam("sub")))
+            (_USERS, sa.and_(_USERS.c.issuer == issuer, _USERS.c.sub == sa.bindparam("sub")))
         )
     if has_context and has_user:
         joins.append(
@@ -205,8 +224,12 @@ def record_launch(
     custom = claims.get(CLAIM + "custom")
     framework_code = custom.get("framework") if isinstance(custom, dict) else None
     framework_code = framework_code if isinstance(framework_code, str) and framework_code else None
+    deployment_id = str(claims.get(CLAIM + "deployment_id") or "")[:255]
+    issuer = normalise_issuer(platform.issuer)
     keys = {
         "platform_id": platform.id,
+        "issuer": issuer,
+        "deployment_id": deployment_id,
         "context_key": str(context_claim["id"])[:255] if context_claim else None,
         "sub": sub,
         "link_key": str(link_claim["id"])[:255] if link_claim else None,
@@ -230,7 +253,11 @@ def record_launch(
         context = _write(
             connection,
             _CONTEXTS,
-            {"platform_id": platform.id, "context_id": keys["context_key"]},
+            {
+                "issuer": issuer,
+                "deployment_id": deployment_id,
+                "context_id": keys["context_key"],
+            },
             {
                 "label": _text(context_claim.get("label"), 255),
                 "title": _text(context_claim.get("title"), 1024),
@@ -241,12 +268,14 @@ def record_launch(
         user = _write(
             connection,
             _USERS,
-            {"platform_id": platform.id, "sub": sub},
+            {"issuer": issuer, "sub": sub},
             {
                 "name": _text(claims.get("name"), 255),
                 "given_name": _text(claims.get("given_name"), 255),
                 "family_name": _text(claims.get("family_name"), 255),
                 "email": _text(claims.get("email"), 320),
+                "preferred_username": _text(claims.get("preferred_username"), 255),
+                "person_sourcedid": _text(_person_sourcedid(claims), 255),
             },
             _found(found, _USERS),
         )

@@ -30,6 +30,7 @@ from lti_tool.i18n import LOCALES
 from lti_tool.lti.errors import LaunchRejected
 from lti_tool.lti.launch import CLAIM, LAUNCH_TTL, launch_key
 from lti_tool.lti.roles import Roles, parse
+from lti_tool.people import LaunchedPerson, shared_name
 
 PARAM = "lt"
 HEADER = "X-Jalon-Launch"
@@ -135,11 +136,9 @@ class LaunchSession:
 
     @property
     def user_name(self) -> str | None:
-        """Return the name the platform sent, if any."""
-        name = self.claims.get("name") or " ".join(
-            part for part in (self.claims.get("given_name"), self.claims.get("family_name")) if part
-        )
-        return str(name) if name else None
+        """Return the name the platform shared (:mod:`lti_tool.people`), if any."""
+        shown = shared_name(LaunchedPerson.from_claims(self.claims))
+        return shown.text if shown else None
 
     @property
     def is_anonymous(self) -> bool:

@@ -27,6 +27,12 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     engine = make_engine(config.get_main_option("sqlalchemy.url"))
     with engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            # A batch migration recreates a table; dropping the old one with foreign keys
+            # enforced would cascade to its children. Only settable outside a transaction;
+            # migrations that recreate a parent table check the keys themselves.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
         context.configure(
             connection=connection,
             target_metadata=target_metadata,

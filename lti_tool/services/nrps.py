@@ -24,6 +24,8 @@ class Member:
     given_name: str | None = None
     family_name: str | None = None
     email: str | None = None
+    # NRPS's ``lis_person_sourcedid``: Jalon's naming chain reads it as the launch claim.
+    person_sourcedid: str | None = None
 
     @classmethod
     def from_json(cls, document: Any) -> Member:
@@ -44,6 +46,7 @@ class Member:
             given_name=text("given_name"),
             family_name=text("family_name"),
             email=text("email"),
+            person_sourcedid=text("lis_person_sourcedid"),
         )
 
 

@@ -22,9 +22,10 @@ from lti_tool.evaluation.models import (
     Submission,
 )
 from lti_tool.evaluation.placement import placement_of
-from lti_tool.evaluation.queue import display_name, queue_of
+from lti_tool.evaluation.queue import queue_of
 from lti_tool.lti import session
 from lti_tool.models import LtiResourceLink, LtiUser
+from lti_tool.people import display_name, sharing_notice
 from referentiel.model import Competency, Framework
 from referentiel.rules import threshold
 
@@ -61,11 +62,13 @@ def queue() -> str:
     """List the copies to evaluate, then the others, then who has not handed in."""
     link = _link()
     placement = placement_of(db_session(), link.custom)
+    listed = queue_of(db_session(), link, utcnow())
     return render_template(
         "evaluator/queue.html",
         link=link,
         placement=placement,
-        queue=queue_of(db_session(), link, utcnow()),
+        queue=listed,
+        naming_notice=sharing_notice(listed.sources),
     )
 
 
@@ -214,9 +217,7 @@ def _page(
         evaluation=evaluation,
         framework=framework,
         competencies=competencies,
-        learner=display_name(learner.name, learner.given_name, learner.family_name, learner.sub)
-        if learner
-        else "",
+        learner=display_name(learner, learner.sub) if learner else "",
         links=[(link, link.startswith(("https://", "http://"))) for link in opening.version.links],
         files=opening.version.files,
         values=values,
@@ -239,7 +240,7 @@ def _learner_name(opening: grading.Opening) -> str:
     learner = db_session().get(LtiUser, opening.submission.learner_id)
     if learner is None:  # pragma: no cover (a submission's learner is a foreign key)
         return ""
-    return display_name(learner.name, learner.given_name, learner.family_name, learner.sub)
+    return display_name(learner, learner.sub)
 
 
 def _tallies(

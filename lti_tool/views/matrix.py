@@ -30,6 +30,7 @@ from lti_tool.lti import session
 from lti_tool.lti.records import NRPS_CLAIM
 from lti_tool.lti.session import lti_url, staff_required
 from lti_tool.models import LtiContext, Platform
+from lti_tool.people import sharing_notice
 from lti_tool.services import LmsServiceError, lms_services
 from lti_tool.services.context import context_for_launch
 from lti_tool.views.livret_pages import paged_livret
@@ -37,7 +38,6 @@ from referentiel.model import Framework
 from referentiel.rules import Status
 
 log = logging.getLogger(__name__)
-NOT_LAUNCHED_NAME = lazy_gettext("Inscrit·e au LMS (nom non partagé)")
 NO_PDF = lazy_gettext(
     "Le livret PDF ne peut pas être produit sur ce serveur : la bibliothèque Pango manque. "
     "Un administrateur doit l’installer (paquets libpango-1.0-0 et libpangoft2-1.0-0)."
@@ -190,7 +190,6 @@ def _rows(matrix: Matrix, folded: frozenset[str]) -> list[dict[str, Any]]:
     """Precompute each row's links, name and cells, so the template only loops."""
     competency_cell, bloc_cell = _cells()
     record_url, livret_url = _url_of("progress.learner"), _url_of("matrix.livret")
-    unnamed, not_launched = _("Apprenant n° %(id)s"), NOT_LAUNCHED_NAME
     rows = []
     for row in matrix.rows:
         cells: list[Markup] = []
@@ -205,7 +204,7 @@ def _rows(matrix: Matrix, folded: frozenset[str]) -> list[dict[str, Any]]:
                 # A roster learner who never launched has no record nor livret yet.
                 "url": record_url(learner.id) if known else None,
                 "livret": livret_url(learner.id) if known else None,
-                "name": learner.label(unnamed, str(not_launched)),
+                "name": learner.display_name,
                 "cells": Markup("".join(cells)),  # noqa: S704 (joined from escaped fragments)
                 "certification": bloc_cell[row.certification],
                 "acquired": row.acquired,
@@ -232,6 +231,7 @@ def matrix() -> str:
         names=status_names(bloc=False),
         bloc_names=status_names(bloc=True),
         course=context,
+        naming_notice=sharing_notice(row.learner.shown.source for row in table.rows),
         query={k: v for k, v in args.items() if k != "lang"},
         language_args=args,
         roster=roster,
@@ -259,8 +259,6 @@ def export_labels() -> exports.ExportLabels:
         learner=_("Apprenant"),
         acquired=_("Compétences acquises"),
         certification=_("Certification"),
-        unnamed=_("Apprenant n° %(id)s"),
-        not_launched=str(NOT_LAUNCHED_NAME),
         competency_status=status_names(bloc=False),
         bloc_status=status_names(bloc=True),
     )
@@ -302,7 +300,6 @@ def livret_html(context_id: int, learner_id: int, framework: Framework) -> str:
         names=status_names(bloc=False),
         bloc_names=status_names(bloc=True),
         scale={level.code: level for level in framework.scale},
-        unnamed=_("Apprenant n° %(id)s") % {"id": learner_id},
     )
 
 

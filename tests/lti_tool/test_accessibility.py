@@ -112,7 +112,9 @@ def test_item3_an_activity_iri_page_has_no_wcag21_aa_violation(
         )
         session.add(platform)
         session.flush()
-        course = LtiContext(platform_id=platform.id, context_id="7", title="Promotion 2026")
+        course = LtiContext(
+            issuer=platform.issuer, deployment_id="1", context_id="7", title="Promotion 2026"
+        )
         session.add(course)
         session.flush()
         session.add(

@@ -23,8 +23,8 @@ from referentiel.exports.moodle_csv import dump_moodle_csv
 from referentiel.loader import load_yaml_text
 from tests.lti_tool.evaluation.factories import (
     FRAMEWORK,
-    Course,
     at,
+    course_of,
     hand_in,
     person,
     placement,
@@ -63,7 +63,7 @@ def token(registered: Flask, clean_database: Database, moodle: TestPlatform) -> 
     token = landing_token(Browser(registered.test_client()).launch(moodle, "instructor"))
     with clean_database.session() as session:
         context = session.scalars(sa.select(LtiContext).where(LtiContext.context_id == "7")).one()
-        where = Course(context.platform_id, context.id)
+        where = course_of(session, context)
         record = find_record(session, FRAMEWORK)
         assert record is not None
         teacher = person(session, where, "Paul Durand", is_staff=True)
@@ -132,7 +132,7 @@ def test_item11_xlsx_drops_characters_xml_cannot_hold_instead_of_failing(
 ) -> None:
     with clean_database.session() as session:
         context = session.scalars(sa.select(LtiContext).where(LtiContext.context_id == "7")).one()
-        person(session, Course(context.platform_id, context.id), "Bel\x01le\x1f Ami\x0b")
+        person(session, course_of(session, context), "Bel\x01le\x1f Ami\x0b")
 
     response = registered.test_client().get(f"/classe/matrice.xlsx?lt={token}")
 

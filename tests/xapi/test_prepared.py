@@ -59,7 +59,9 @@ def test_a_select_converts_rows_as_sqlalchemy_does(clean_database: Database) -> 
         )
         session.add(platform)
         session.flush()
-        context = LtiContext(platform_id=platform.id, context_id="7", title="Cours")
+        context = LtiContext(
+            issuer=platform.issuer, deployment_id="1", context_id="7", title="Cours"
+        )
         session.add(context)
         session.flush()
         session.add(

@@ -8,6 +8,7 @@ from collections import defaultdict
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from lti_tool import people
 from lti_tool.evaluation.models import (
     CompetencyDecision,
     CriterionResult,
@@ -28,10 +29,8 @@ from referentiel.model import Framework
 
 
 def display_name(user: LtiUser | None) -> str | None:
-    """Return how a person is named on a page (``None`` when the LMS sent no name)."""
-    if user is None:
-        return None
-    return user.name or " ".join(p for p in (user.given_name, user.family_name) if p) or None
+    """Return how a person is named on a page (:mod:`lti_tool.people`); None: no such row."""
+    return None if user is None else people.display_name(user, user.sub)
 
 
 def published_evaluations(

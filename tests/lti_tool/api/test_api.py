@@ -19,7 +19,7 @@ from lti_tool.db import Database
 from lti_tool.frameworks import bundled_frameworks
 from lti_tool.models import LtiContext, LtiResourceLink, LtiUser
 from tests.lti_tool.evaluation import factories
-from tests.lti_tool.evaluation.factories import Course
+from tests.lti_tool.evaluation.factories import Course, course_of
 from tests.lti_tool.lti.conftest import canvas, key_server, moodle, registered
 from tests.lti_tool.lti.platforms import Browser, TestPlatform, landing_token
 
@@ -64,16 +64,14 @@ def world(
     foreign = landing_token(lms.launch(canvas))
     with clean_database.session() as session:
         context = session.scalars(
-            sa.select(LtiContext).where(LtiContext.platform_id != _platform(session, canvas))
+            sa.select(LtiContext).where(LtiContext.issuer != canvas.issuer)
         ).one()
         other = session.scalars(
-            sa.select(LtiContext.id).where(LtiContext.platform_id == _platform(session, canvas))
+            sa.select(LtiContext.id).where(LtiContext.issuer == canvas.issuer)
         ).one()
-        where = Course(context.platform_id, context.id)
+        where = course_of(session, context)
         lea = session.scalars(
-            sa.select(LtiUser.id).where(
-                LtiUser.sub == "42", LtiUser.platform_id == where.platform_id
-            )
+            sa.select(LtiUser.id).where(LtiUser.sub == "42", LtiUser.issuer == context.issuer)
         ).one()
         link = session.scalars(
             sa.select(LtiResourceLink.id).where(LtiResourceLink.context_id == where.context_id)
@@ -86,14 +84,6 @@ def world(
         clean_database, FRAMEWORK, where, link, zoe, comment="Bon travail", share=0.0
     )
     return World(lms, learner, staff, foreign, where, lea, zoe, other, evaluation_id)
-
-
-def _platform(session: Any, platform: TestPlatform) -> int:
-    from lti_tool.models import Platform
-
-    return session.scalars(
-        sa.select(Platform.id).where(Platform.client_id == platform.client_id)
-    ).one()
 
 
 # -- what the OpenAPI document says ---------------------------------------------------------

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from lti_tool.db import Database
@@ -60,15 +61,27 @@ def course(session: Session, title: str = "Community Manager 2026") -> Course:
     )
     session.add(platform)
     session.flush()
-    context = LtiContext(platform_id=platform.id, context_id=f"ctx-{suffix}", title=title)
+    context = LtiContext(
+        issuer=platform.issuer, deployment_id="1", context_id=f"ctx-{suffix}", title=title
+    )
     session.add(context)
     session.flush()
     return Course(platform.id, context.id)
 
 
+def course_of(session: Session, context: LtiContext) -> Course:
+    """Return a course launches recorded, with the first platform of its issuer."""
+    platform = session.scalars(
+        sa.select(Platform.id).where(Platform.issuer == context.issuer).order_by(Platform.id)
+    ).first()
+    assert platform is not None
+    return Course(platform, context.id)
+
+
 def person(session: Session, where: Course, name: str, *, is_staff: bool = False) -> int:
     """Insert a user who launched from the course; return their id."""
-    user = LtiUser(platform_id=where.platform_id, sub=uuid.uuid4().hex, name=name)
+    issuer = session.get(LtiContext, where.context_id).issuer  # type: ignore[union-attr]
+    user = LtiUser(issuer=issuer, sub=uuid.uuid4().hex, name=name)
     session.add(user)
     session.flush()
     role = "Instructor" if is_staff else "Learner"

@@ -29,8 +29,8 @@ from lti_tool.models import LtiContext
 from lti_tool.views.matrix import livret_html, paged_livret
 from tests.lti_tool.evaluation.factories import (
     FRAMEWORK,
-    Course,
     at,
+    course_of,
     hand_in,
     person,
     placement,
@@ -70,7 +70,7 @@ def livret(registered: Flask, clean_database: Database, moodle: TestPlatform) ->
     token = landing_token(Browser(registered.test_client()).launch(moodle, "instructor"))
     with clean_database.session() as session:
         context = session.scalars(sa.select(LtiContext).where(LtiContext.context_id == "7")).one()
-        where = Course(context.platform_id, context.id)
+        where = course_of(session, context)
         teacher = person(session, where, "Paul Durand", is_staff=True)
         ana = person(session, where, LEARNER)
         for minutes, epreuve in enumerate(fw.epreuves):

@@ -131,7 +131,11 @@ def test_launch_succeeds_and_records_the_course(
         stored_context = session.scalar(sa.select(LtiContext))
         assert stored_context is not None
         assert row is not None
-        assert (stored_context.platform_id, stored_context.context_id) == (row.id, context["id"])
+        assert (stored_context.issuer, stored_context.context_id) == (row.issuer, context["id"])
+        assert (
+            stored_context.deployment_id
+            == claims["https://purl.imsglobal.org/spec/lti/claim/deployment_id"]
+        )
         assert stored_context.title == context["title"]
         user = session.scalar(sa.select(LtiUser))
         assert user is not None
@@ -198,9 +202,9 @@ def test_canvas_registrations_are_told_apart_by_client_id(
     browser = Browser(registered.test_client())
     landing_token(browser.launch(canvas_other))
     with clean_database.session() as session:
-        context = session.scalar(sa.select(LtiContext))
-        assert context is not None
-        owner = session.get(Platform, context.platform_id)
+        link = session.scalar(sa.select(LtiResourceLink))
+        assert link is not None
+        owner = session.get(Platform, link.platform_id)
         assert owner is not None
         assert owner.client_id == canvas_other.client_id
 

@@ -407,7 +407,7 @@ def _evaluate(database: Database, *, published: bool = True) -> None:
     with database.session() as session:
         version = session.scalars(sa.select(SubmissionVersion)).one()
         work = version.submission
-        evaluator = LtiUser(platform_id=session.scalars(sa.select(LtiUser.platform_id)).first(),
+        evaluator = LtiUser(issuer=session.scalars(sa.select(LtiUser.issuer)).first(),
                             sub="7", name="Paul Durand")  # fmt: skip
         session.add(evaluator)
         session.flush()

@@ -23,9 +23,9 @@ from lti_tool.views.matrix import livret_html
 from tests.browser import assert_accessible
 from tests.lti_tool.evaluation.factories import (
     FRAMEWORK,
-    Course,
     at,
     course,
+    course_of,
     hand_in,
     person,
     placement,
@@ -64,7 +64,7 @@ def klass(registered: Flask, clean_database: Database, moodle: TestPlatform) -> 
     token = _launch(registered, moodle, "instructor")
     with clean_database.session() as session:
         context = session.scalars(sa.select(LtiContext).where(LtiContext.context_id == "7")).one()
-        where = Course(context.platform_id, context.id)
+        where = course_of(session, context)
         record = find_record(session, FRAMEWORK)
         assert record is not None
         framework = framework_of(record)

@@ -20,7 +20,7 @@ from tests.browser import assert_accessible, page_screenshot
 from tests.conftest import REPO
 from tests.database_rows import every_row
 from tests.lti_tool.evaluation import factories
-from tests.lti_tool.evaluation.factories import Course
+from tests.lti_tool.evaluation.factories import Course, course_of
 from tests.lti_tool.lti import conftest as lti
 from tests.lti_tool.lti.platforms import Browser, TestPlatform, landing_token
 
@@ -53,7 +53,7 @@ def ids(database: Database, sub: str) -> tuple[Course, int, int]:
         assert user is not None
         assert context is not None
         assert link is not None
-        return Course(context.platform_id, context.id), user.id, link.id
+        return course_of(session, context), user.id, link.id
 
 
 def evaluate(

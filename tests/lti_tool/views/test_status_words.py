@@ -21,7 +21,7 @@ from lti_tool.evaluation.record.records import PlacedEpreuve
 from lti_tool.frameworks import bundled_frameworks
 from lti_tool.models import LtiContext, LtiResourceLink, LtiUser
 from tests.lti_tool.evaluation import factories
-from tests.lti_tool.evaluation.factories import Course
+from tests.lti_tool.evaluation.factories import course_of
 from tests.lti_tool.lti.conftest import canvas, key_server, moodle, registered
 from tests.lti_tool.lti.platforms import Browser, TestPlatform, landing_token
 
@@ -51,7 +51,7 @@ def launched(registered: Flask, moodle: TestPlatform, clean_database: Database) 
     staff = landing_token(Browser(registered.test_client()).launch(moodle, "instructor"))
     with clean_database.session() as session:
         context = session.scalars(sa.select(LtiContext).where(LtiContext.context_id == "7")).one()
-        where = Course(context.platform_id, context.id)
+        where = course_of(session, context)
         learner_id = session.scalars(sa.select(LtiUser.id).where(LtiUser.sub == "42")).one()
         evaluator_id = session.scalars(sa.select(LtiUser.id).where(LtiUser.sub == "7")).one()
         link = session.scalars(
