@@ -187,20 +187,27 @@ def assert_accessible(driver: WebDriver, what: str) -> None:
 SCREENSHOTS = REPO / "docs" / "screenshots"
 
 
-def page_screenshot(driver: WebDriver, folder: Path, name: str, width: int = 1280) -> Path:
+def page_screenshot(
+    driver: WebDriver, folder: Path, name: str, width: int = 1280, at: str | None = None
+) -> Path:
     """Photograph the whole page at ``width`` px; kept in docs/ with ``JALON_SCREENSHOTS=1``.
 
     Fails when the page scrolls sideways at that width (what a reader of the screenshot, and
     of the page, would trip on). Returns the PNG, written in ``folder``, and copied to
-    docs/screenshots/ only when asked, so a test run leaves the repository unchanged.
+    docs/screenshots/ only when asked, so a test run leaves the repository unchanged. With
+    ``at`` (a CSS selector), one screen from that element down instead of the whole page.
     """
     driver.set_window_size(width, 900)
     sideways = driver.execute_script(
         "const e = document.documentElement; return [e.scrollWidth, e.clientWidth]"
     )
     assert sideways[0] <= sideways[1], f"{name}: the page scrolls sideways at {width} px"
-    height = driver.execute_script("return document.documentElement.scrollHeight")
-    driver.set_window_size(width, min(max(int(height) + 100, 900), 4000))
+    if at is None:
+        height = driver.execute_script("return document.documentElement.scrollHeight")
+        driver.set_window_size(width, min(max(int(height) + 100, 900), 4000))
+    else:
+        driver.set_window_size(width, 1100)
+        driver.execute_script("document.querySelector(arguments[0]).scrollIntoView()", at)
     shot = folder / f"{name}.png"
     try:
         driver.save_screenshot(str(shot))

@@ -596,7 +596,7 @@ def test_item12_the_evaluated_epreuve_page_fits_1280_px_screenshot(
     _evaluate(clean_database)
     chromium.get(f"{live_url}/epreuve?lt={token}")
     assert chromium.find_element("css selector", "#evaluation")
-    page_screenshot(chromium, tmp_path, "learner")
+    page_screenshot(chromium, tmp_path, "learner", at="#evaluation")
 
 
 SCREENSHOT_TEXT = (

@@ -359,4 +359,4 @@ def test_item12_ma_progression_fits_1280_px_screenshot(
 ) -> None:
     chromium.get(f"{live_url}/progression?lt={launched['learner']}")
     assert chromium.find_element("css selector", "main h1").text
-    page_screenshot(chromium, tmp_path, "progress")
+    page_screenshot(chromium, tmp_path, "progress", at="body")
