@@ -22,7 +22,7 @@ from lti_tool.db import Base, Database
 from lti_tool.evaluation import models as _evaluation_models  # noqa: F401 (tables)
 from lti_tool.frameworks import install_bundled
 from lti_tool.lti.tool_config import RegistrationCache
-from tests.fake_dns import loopback_key_sets
+from tests.fake_dns import loopback_key_sets, public_dns
 from xapi import outbox
 
 # The Chromium, live server and axe-core fixtures of every page test.
@@ -80,7 +80,14 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 
 @pytest.fixture
 def app(settings: Settings, clean_database: Database) -> Flask:
-    app = create_app(settings, database=clean_database, jwks_fetcher=loopback_key_sets())
+    # No test LMS host resolves: a page that calls an LMS service (roster, gradebook
+    # columns) gets OUTBOUND_ADDRESS at once, and no DNS query leaves the machine.
+    app = create_app(
+        settings,
+        database=clean_database,
+        jwks_fetcher=loopback_key_sets(),
+        outbound_resolver=public_dns(),
+    )
     app.config["TESTING"] = True
     with clean_database.session() as session:
         install_bundled(session)

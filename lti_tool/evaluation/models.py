@@ -89,6 +89,7 @@ class PlacementSource(StrEnum):
     """How Jalon learned that an épreuve sits in a course."""
 
     DEEP_LINKING = "deep_linking"  # the deep-linking response Jalon signed
+    LINE_ITEM = "line_item"  # a gradebook column whose resourceId names the épreuve
 
 
 class EpreuvePlacement(Base):

@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from marshmallow import Schema, ValidationError, fields, post_load, validate
 
 from lti_tool.db import db_session, utcnow
-from lti_tool.evaluation import charts, status_words
+from lti_tool.evaluation import charts, line_item_placements, status_words
 from lti_tool.evaluation.course import (
     choose_method,
     let_teaching_assistants_evaluate,
@@ -26,7 +26,8 @@ from lti_tool.evaluation.progress import CourseMethod, course_method
 from lti_tool.evaluation.record import learner_record
 from lti_tool.lti import session
 from lti_tool.lti.session import LaunchSession
-from lti_tool.models import LtiMembership
+from lti_tool.models import LtiMembership, Platform
+from lti_tool.services.context import context_for_launch
 from referentiel.model import Framework
 from referentiel.rules import DEFAULT_MASTERY_COUNT, DEFAULT_WEIGHT, Method
 
@@ -40,7 +41,20 @@ YES, NO = "oui", "non"
 def mine() -> str:
     """Show the launched learner their own progress in the course."""
     launch = _launch()
+    _columns_placements(launch)
     return _record_page(launch, launch.user_pk, mine=True)
+
+
+def _columns_placements(launch: LaunchSession) -> None:
+    """Learn the épreuves the course's gradebook columns name (see line_item_placements)."""
+    framework = _framework(launch)
+    platform = db_session().get(Platform, launch.platform_id)
+    if framework is None or platform is None or launch.context_pk is None:
+        return
+    services = context_for_launch(db_session(), platform, launch.claims)
+    line_item_placements.refresh(
+        db_session(), launch.context_pk, services, {framework.code: framework}, utcnow()
+    )
 
 
 @blueprint.get("/classe/apprenants/<int:learner_id>")
