@@ -10,6 +10,7 @@ import click
 from sqlalchemy.orm import Session
 
 from lti_tool.cli.context import session_scope, settings_from_env
+from lti_tool.issuer_share import issuer_share
 from lti_tool.models import PlatformStatus
 from lti_tool.registration import (
     PlatformFields,
@@ -160,10 +161,26 @@ def platform_remove_deployment(issuer: str, client_id: str, deployment_id: str) 
 @platform.command("activate")
 @click.option("--issuer", required=True)
 @click.option("--client-id", required=True)
-def platform_activate(issuer: str, client_id: str) -> None:
+@click.option(
+    "--same-lms",
+    is_flag=True,
+    help="Confirm that a platform under an issuer Jalon already serves is that same LMS.",
+)
+def platform_activate(issuer: str, client_id: str, same_lms: bool) -> None:
     """Accept the launches of a pending platform (registered by Dynamic Registration)."""
     with _registration() as session:
-        changed = activate_platform(session, get_platform(session, issuer, client_id))
+        found = get_platform(session, issuer, client_id)
+        share = None if found.is_active else issuer_share(session, found)
+        if share is not None and not same_lms:
+            keys = "".join(f"\n  {url}" for url in share.key_set_urls)
+            raise click.ClickException(
+                f"{found.issuer} already has {share.courses} course(s) and {share.people} "
+                "person(s) in Jalon: once active, this platform could launch Jalon as them. "
+                "Compare its key set with the active ones of this issuer, and add --same-lms "
+                f"only if it is the same LMS.\n  this platform: {found.key_set_url}"
+                + (f"\n  active ones:{keys}" if keys else "")
+            )
+        changed = activate_platform(session, found)
     state = "activated" if changed else "already active:"
     click.echo(f"{state} {issuer.strip()} (client id {client_id.strip()})")
 

@@ -14,6 +14,7 @@ from werkzeug.wrappers import Response
 
 from lti_tool.auth import admin_required
 from lti_tool.db import db_session
+from lti_tool.issuer_share import issuer_share
 from lti_tool.models import Platform, PlatformStatus
 from lti_tool.registration import (
     MAX_LENGTH,
@@ -216,8 +217,15 @@ def _page(
     scope_value: str = "",
 ) -> str:
     errors = errors or {}
+    platforms = list_platforms(db_session())
     context: dict[str, Any] = {
-        "platforms": list_platforms(db_session()),
+        "platforms": platforms,
+        # What activating each pending platform would open to it (see lti_tool.issuer_share).
+        "shares": {
+            p.id: share
+            for p in platforms
+            if not p.is_active and (share := issuer_share(db_session(), p)) is not None
+        },
         "form": form or {},
         "errors": errors,
         "scope_value": scope_value,

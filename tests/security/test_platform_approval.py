@@ -26,7 +26,7 @@ from lti_tool.cli.platforms import platform as platform_cli
 from lti_tool.config import Settings
 from lti_tool.db import Database
 from lti_tool.frameworks import install_bundled
-from lti_tool.models import Platform, PlatformStatus, RegistrationInvite
+from lti_tool.models import LtiContext, LtiUser, Platform, PlatformStatus, RegistrationInvite
 from lti_tool.registration import invite_token_hash
 from tests.fake_dns import loopback_key_sets
 from tests.lti_tool.lti.conftest import counts
@@ -408,3 +408,63 @@ def test_item3_invite_hours_are_bounded(jalon_cli) -> None:  # type: ignore[no-u
         result = jalon_cli("invite", "--hours", hours)
         assert result.exit_code == 2
         assert "--hours" in result.output
+
+
+def _second_client_of(database: Database, issuer: str) -> None:
+    """An active platform of ``issuer`` with a course and two people, then a pending one."""
+    with database.session() as session:
+        session.add_all(
+            [
+                Platform(
+                    issuer=issuer,
+                    client_id="first",
+                    name="First",
+                    auth_login_url=f"{issuer}/login",
+                    auth_token_url=f"{issuer}/token",
+                    key_set_url=f"{issuer}/keys/first",
+                    status=PlatformStatus.ACTIVE,
+                ),
+                Platform(
+                    issuer=issuer,
+                    client_id="second",
+                    name="Second",
+                    auth_login_url=f"{issuer}/login",
+                    auth_token_url=f"{issuer}/token",
+                    key_set_url="https://elsewhere.example/keys",
+                    status=PlatformStatus.PENDING,
+                ),
+                LtiContext(issuer=issuer, deployment_id="1", context_id="course-v1:X"),
+                LtiUser(issuer=issuer, sub="learner-1"),
+                LtiUser(issuer=issuer, sub="learner-2"),
+            ]
+        )
+
+
+def test_activating_a_second_client_of_a_known_issuer_warns_what_it_opens(
+    admin: FlaskClient, clean_database: Database
+) -> None:
+    _second_client_of(clean_database, "https://lms.example.edu")
+    page = admin.get("/admin/plateformes/").get_data(as_text=True)
+    assert "Cet émetteur est déjà connu de Jalon : 1 cours et 2 personnes." in page
+    assert "<code>https://lms.example.edu/keys/first</code>" in page  # to compare with
+    assert page.count('class="warning"') == 1  # the active one gets none
+
+
+def test_the_cli_activates_a_second_client_of_a_known_issuer_only_when_told_it_is_the_same_lms(  # type: ignore[no-untyped-def]
+    clean_database: Database, jalon_cli
+) -> None:
+    issuer = "https://lms.example.edu"
+    _second_client_of(clean_database, issuer)
+    refused = jalon_cli("activate", "--issuer", issuer, "--client-id", "second")
+    assert refused.exit_code == 1
+    assert "1 course(s) and 2 person(s)" in refused.output
+    assert "https://elsewhere.example/keys" in refused.output
+    assert "--same-lms" in refused.output
+    with clean_database.session() as session:
+        status = session.scalars(sa.select(Platform.status).where(Platform.client_id == "second"))
+        assert status.one() == PlatformStatus.PENDING
+    done = jalon_cli("activate", "--issuer", issuer, "--client-id", "second", "--same-lms")
+    assert done.exit_code == 0, done.output
+    with clean_database.session() as session:
+        status = session.scalars(sa.select(Platform.status).where(Platform.client_id == "second"))
+        assert status.one() == PlatformStatus.ACTIVE
