@@ -39,6 +39,12 @@ class _Recent:
         self._read_at: dict[int, float] = {}
         self._lock = threading.Lock()
 
+    def due(self, context_pk: int, now: float) -> bool:
+        """Return whether this course's columns may be read now (without noting a read)."""
+        with self._lock:
+            last = self._read_at.get(context_pk)
+            return last is None or now - last >= REFRESH_SECONDS
+
     def claim(self, context_pk: int, now: float) -> bool:
         """Return whether to read this course's columns now, and note that they are read."""
         with self._lock:

@@ -6,6 +6,7 @@ instructors' alone: an assistant who could change them could lift their own rest
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,6 +26,7 @@ from lti_tool.evaluation.placement import placement_of
 from lti_tool.evaluation.progress import CourseMethod, course_method
 from lti_tool.evaluation.record import learner_record
 from lti_tool.lti import session
+from lti_tool.lti.records import AGS_CLAIM
 from lti_tool.lti.session import LaunchSession
 from lti_tool.models import LtiMembership, Platform
 from lti_tool.services.context import context_for_launch
@@ -47,9 +49,17 @@ def mine() -> str:
 
 def _columns_placements(launch: LaunchSession) -> None:
     """Learn the épreuves the course's gradebook columns name (see line_item_placements)."""
+    ags = launch.claims.get(AGS_CLAIM)
+    if (
+        launch.context_pk is None
+        or not isinstance(ags, dict)
+        or not ags.get("lineitems")
+        or not line_item_placements.recent.due(launch.context_pk, time.monotonic())
+    ):
+        return  # no column listing offered, or read lately: no database read either
     framework = _framework(launch)
     platform = db_session().get(Platform, launch.platform_id)
-    if framework is None or platform is None or launch.context_pk is None:
+    if framework is None or platform is None:
         return
     services = context_for_launch(db_session(), platform, launch.claims)
     line_item_placements.refresh(
