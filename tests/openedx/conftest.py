@@ -11,8 +11,6 @@ import dataclasses
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from html.parser import HTMLParser
-from typing import Any
 from urllib.parse import urljoin
 
 import pytest
@@ -26,6 +24,7 @@ from lti_tool.frameworks import install_bundled
 from lti_tool.lti import keys
 from lti_tool.models import Deployment, Platform, PlatformStatus
 from tests.browser import free_port, serving
+from tests.lti_tool.demo.harness import forms, hidden
 from tests.openedx.course import Component, Tool, User
 from tests.openedx.platform import OpenEdxLms
 
@@ -86,31 +85,6 @@ def jalon(settings: Settings, clean_database: Database) -> Iterator[Jalon]:
         session.commit()
     with serving(app, port):
         yield Jalon(base, clean_database, app)
-
-
-class _Forms(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.forms: list[dict[str, Any]] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = {k: v or "" for k, v in attrs}
-        if tag == "form":
-            self.forms.append({**values, "fields": {}})
-        elif tag in {"input", "textarea"} and self.forms and values.get("name"):
-            self.forms[-1]["fields"][values["name"]] = values.get("value", "")
-
-
-def forms(page: str) -> list[dict[str, Any]]:
-    """Return the forms of a page: attributes and input values."""
-    parser = _Forms()
-    parser.feed(page)
-    return parser.forms
-
-
-def hidden(page: str) -> dict[str, str]:
-    """Return the hidden fields of a page."""
-    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page))
 
 
 class Browser:

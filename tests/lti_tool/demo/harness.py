@@ -87,7 +87,7 @@ class _Form(HTMLParser):
         values = {k: v or "" for k, v in attrs}
         if tag == "form":
             self.forms.append({**values, "fields": {}})
-        elif tag == "input" and self.forms and values.get("name"):
+        elif tag in {"input", "textarea"} and self.forms and values.get("name"):
             self.forms[-1]["fields"][values["name"]] = values.get("value", "")
 
 
@@ -96,6 +96,11 @@ def forms(page: str) -> list[dict[str, Any]]:
     parser = _Form()
     parser.feed(page)
     return parser.forms
+
+
+def hidden(page: str) -> dict[str, str]:
+    """Return the hidden fields of a page."""
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page))
 
 
 def csrf_token(page: str) -> str:

@@ -30,7 +30,7 @@ from lti_tool.lti.session import PARAM
 from lti_tool.models import Platform
 from tests.fake_dns import public_dns
 from tests.lti_tool.demo.conftest import demo_state, place
-from tests.lti_tool.demo.harness import INSTRUCTOR, JALON, LEA, Browser, WsgiTransport
+from tests.lti_tool.demo.harness import INSTRUCTOR, JALON, LEA, Browser, WsgiTransport, hidden
 from xapi.outbox import outbox
 from xapi.vocabulary import COURSE as COURSE_TYPE
 from xapi.vocabulary import LAUNCHED as LAUNCHED_VERB
@@ -90,17 +90,13 @@ def _token(page: TestResponse) -> str:
     return str(page.request.args[PARAM])
 
 
-def _hidden(page: str) -> dict[str, str]:
-    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page))
-
-
 def _hand_in(browser: Browser, link: int, text: str) -> None:
     page = _launch(browser, link, LEA)
     assert page.request.path == "/epreuve"
     html = page.get_data(as_text=True)
     token = _token(page)
     handed = browser.open(
-        f"{JALON}/epreuve/remise?lt={token}", "POST", data={**_hidden(html), "text": text}
+        f"{JALON}/epreuve/remise?lt={token}", "POST", data={**hidden(html), "text": text}
     )
     assert handed.status_code == 303, handed.get_data(as_text=True)
 
@@ -118,7 +114,7 @@ def _evaluate_all_met(browser: Browser, link: int, comment: str) -> str:
         f"{JALON}{copies[0]}?lt={token}",
         "POST",
         data={
-            **_hidden(grid),
+            **hidden(grid),
             **levels,
             "action": "publier",
             "confirm": "1",  # "Publier", then "Confirmer la publication"

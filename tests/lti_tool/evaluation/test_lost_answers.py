@@ -41,11 +41,10 @@ from lti_tool.services import LineItem, LmsServiceError, Result, Score, lms_serv
 from lti_tool.services.context import SCOPE_LINEITEM_READONLY, SCOPE_RESULT_READONLY, SCOPE_SCORE
 from lti_tool.services.memory import InMemoryGrades
 from tests.lti_tool.demo.conftest import demo_state, keys, place, platform_key
-from tests.lti_tool.demo.harness import INSTRUCTOR, JALON, Browser, WsgiTransport
+from tests.lti_tool.demo.harness import INSTRUCTOR, JALON, Browser, WsgiTransport, hidden
 from tests.lti_tool.demo.test_evaluation_flow import (
     E1,
     _hand_in,
-    _hidden,
     _launch,
     _token,
     demo_app,
@@ -379,7 +378,7 @@ def _publish_all_met(browser: Browser, link: int) -> tuple[str, str]:
     grid = browser.open(copy_url).get_data(as_text=True)
     levels = dict.fromkeys(set(re.findall(r'name="(niveau-[^"]+)"', grid)), "atteint")
     published = browser.open(
-        copy_url, "POST", data={**_hidden(grid), **levels, "action": "publier", "confirm": "1"}
+        copy_url, "POST", data={**hidden(grid), **levels, "action": "publier", "confirm": "1"}
     )
     assert published.status_code == 303, published.get_data(as_text=True)
     return copy_url, browser.follow(published).get_data(as_text=True)
