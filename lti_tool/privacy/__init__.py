@@ -1,0 +1,1 @@
+"""A person's rights over what Jalon holds about them: access (export) and erasure."""
