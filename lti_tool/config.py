@@ -70,6 +70,9 @@ class Settings:
     upload_max_bytes: int = 20 * 1024 * 1024
     upload_types: frozenset[str] = DEFAULT_UPLOAD_TYPES
     upload_quota_bytes: int = 100 * 1024 * 1024
+    # Whether erasing a person keeps, pseudonymised, the decisions of published evaluations
+    # and the progress derived from them (JALON_ERASURE_KEEP_DECISIONS): a certifier must.
+    erasure_keep_decisions: bool = True
 
     @classmethod
     def from_env(
@@ -126,6 +129,7 @@ class Settings:
             upload_max_bytes=_upload_max_bytes(env),
             upload_types=_upload_types(env),
             upload_quota_bytes=_upload_quota_bytes(env),
+            erasure_keep_decisions=_erasure_keep_decisions(env),
         )
 
 
@@ -272,3 +276,13 @@ def _upload_types(env: Mapping[str, str]) -> frozenset[str]:
     if not types or any(not part.isalnum() for part in types):
         raise ConfigError("JALON_UPLOAD_TYPES must list extensions such as pdf,docx,png")
     return types
+
+
+def _erasure_keep_decisions(env: Mapping[str, str]) -> bool:
+    """Return whether an erasure keeps published decisions, pseudonymised (default: yes)."""
+    text = env.get("JALON_ERASURE_KEEP_DECISIONS", "true").strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError("JALON_ERASURE_KEEP_DECISIONS must be true or false")
