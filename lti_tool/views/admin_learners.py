@@ -7,7 +7,7 @@ Erasing takes two steps, the second on a page that says what will go and what wi
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
+import io
 
 import sqlalchemy as sa
 from flask import (
@@ -18,7 +18,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_babel import gettext as _
@@ -35,8 +34,6 @@ from lti_tool.privacy.models import Erasure
 from lti_tool.privacy.person import UnknownPerson, find_person, person_statements
 
 blueprint = Blueprint("admin_learners", __name__, url_prefix="/admin/personnes")
-# An export larger than this goes to a temporary file rather than memory.
-SPOOL_BYTES = 16 * 1024 * 1024
 
 
 @blueprint.get("/")
@@ -52,15 +49,15 @@ def export() -> Response:
     """Send the person's archive (ZIP)."""
     person = _person()
     now = dt.datetime.now(dt.UTC)
-    out = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 (send_file closes it)
+    # In memory, as the class exports are: a person's work is bounded by the upload quota,
+    # and ``jalon learner export`` writes larger archives straight to disk.
+    out = io.BytesIO()
     write_zip(db_session(), person, file_storage(), out, now)
-    out.seek(0)
-    return send_file(
-        out,
-        mimetype="application/zip",
-        as_attachment=True,
-        download_name=f"jalon-donnees-personne-{now:%Y%m%d-%H%M%S}.zip",
-    )
+    response = Response(out.getvalue(), mimetype="application/zip")
+    name = f"jalon-donnees-personne-{now:%Y%m%d-%H%M%S}.zip"
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @blueprint.post("/effacer")

@@ -223,5 +223,11 @@ def test_item8_the_admin_index_passes_axe_core(
     links = chromium.execute_script(
         "return [...document.querySelectorAll('main h2 a')].map(a => a.pathname)"
     )
-    assert links == ["/admin/plateformes/", "/admin/xapi/", "/referentiels/", "/lti/installation"]
+    assert links == [
+        "/admin/plateformes/",
+        "/admin/xapi/",
+        "/admin/personnes/",
+        "/referentiels/",
+        "/lti/installation",
+    ]
     assert_accessible(chromium, f"/admin/?lang={lang}")
