@@ -4,8 +4,9 @@ What a certifier must keep stays, pseudonymised, when ``JALON_ERASURE_KEEP_DECIS
 so (the default): the published evaluations of the person's work (levels, decisions,
 scores, how each was settled) and the progress derived from them (competencies, blocs,
 certification). Their free texts (comments, justifications), the work itself and its files
-go. The person's row then keeps only a pseudonym (``erased:<erasure id>``); so it does if
-they evaluated others, whose published evaluations are those learners' records.
+go. The person's row then keeps only a pseudonym (issuer ``urn:jalon:erased``, the
+erasure's number as ``sub``); so it does if they evaluated others, whose published
+evaluations are those learners' records.
 
 Statements: those the LRS may hold (delivered, or being sent by a relay right now) are
 voided through the outbox; those it never received (waiting, or refused for good) are
@@ -42,7 +43,7 @@ from lti_tool.evaluation.models import (
 from lti_tool.evaluation.storage import FileStorage
 from lti_tool.models import CacheEntry, LtiMembership, LtiUser
 from lti_tool.privacy.models import Erasure
-from lti_tool.privacy.person import PSEUDONYM_PREFIX, person_statements
+from lti_tool.privacy.person import PSEUDONYM_ISSUER, person_statements
 from xapi.outbox import Status, enqueue, outbox
 from xapi.voiding import voiding
 
@@ -241,7 +242,8 @@ def _person_row(session: Session, person: LtiUser, erasure: Erasure, counts: Cou
         sa.update(LtiUser)
         .where(LtiUser.id == person.id)
         .values(
-            sub=f"{PSEUDONYM_PREFIX}{erasure.id}",
+            issuer=PSEUDONYM_ISSUER,
+            sub=str(erasure.id),
             name=None,
             given_name=None,
             family_name=None,

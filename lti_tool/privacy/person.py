@@ -35,26 +35,23 @@ class UnknownPerson(LookupError):  # noqa: N818 (a refusal, like UploadRefused)
 def find_person(session: Session, issuer: str, sub: str, *, lock: bool = False) -> LtiUser:
     """Return the person ``sub`` of the platform ``issuer``, or raise :class:`UnknownPerson`.
 
-    People already erased (kept only as a pseudonym) are unknown. ``lock`` holds their row
+    People already erased (kept only under a pseudonym) are unknown. ``lock`` holds their row
     until the transaction ends, so two erasures of one person do not interleave.
     """
     issuer, sub = normalise_issuer(issuer), sub.strip()
     query = sa.select(LtiUser).where(LtiUser.issuer == issuer, LtiUser.sub == sub)
     if lock:
         query = query.with_for_update()
-    person = session.scalar(query) if sub and not is_pseudonym(sub) else None
+    person = session.scalar(query) if sub and issuer != PSEUDONYM_ISSUER else None
     if person is None:
         raise UnknownPerson(issuer, sub)
     return person
 
 
-# The ``sub`` an erased person's row keeps when decisions about them must stay.
-PSEUDONYM_PREFIX = "erased:"
-
-
-def is_pseudonym(sub: str) -> bool:
-    """Return whether a ``sub`` is the pseudonym of an erased person, not a platform's."""
-    return sub.startswith(PSEUDONYM_PREFIX)
+# The issuer of an erased person's row kept because decisions still point to it (its
+# ``sub`` is the erasure's number). No platform can launch as it: a registered issuer is an
+# http(s) URL, so no launch ever finds or reuses that row.
+PSEUDONYM_ISSUER = "urn:jalon:erased"
 
 
 @dataclass(frozen=True)
