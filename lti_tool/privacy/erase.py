@@ -4,8 +4,8 @@ What a certifier must keep stays, pseudonymised, when ``JALON_ERASURE_KEEP_DECIS
 so (the default): the published evaluations of the person's work (levels, decisions,
 scores, how each was settled) and the progress derived from them (competencies, blocs,
 certification). Their free texts (comments, justifications), the work itself and its files
-go. The person's row then keeps only a pseudonym (issuer ``urn:jalon:erased``, the
-erasure's number as ``sub``); so it does if they evaluated others, whose published
+go. The person's row then keeps only a pseudonym (issuer ``urn:jalon:erased``, ``sub``
+``erased-<erasure number>``); so it does if they evaluated others, whose published
 evaluations are those learners' records.
 
 Statements: those the LRS may hold (delivered, or being sent by a relay right now) are
@@ -243,7 +243,9 @@ def _person_row(session: Session, person: LtiUser, erasure: Erasure, counts: Cou
         .where(LtiUser.id == person.id)
         .values(
             issuer=PSEUDONYM_ISSUER,
-            sub=str(erasure.id),
+            # Not a bare number: statements name a learner by their course's platform and
+            # ``sub``, and Moodle's subs are numbers.
+            sub=f"erased-{erasure.id}",
             name=None,
             given_name=None,
             family_name=None,

@@ -48,9 +48,9 @@ def find_person(session: Session, issuer: str, sub: str, *, lock: bool = False) 
     return person
 
 
-# The issuer of an erased person's row kept because decisions still point to it (its
-# ``sub`` is the erasure's number). No platform can launch as it: a registered issuer is an
-# http(s) URL, so no launch ever finds or reuses that row.
+# The issuer of an erased person's row, kept because decisions still point to it (its
+# ``sub`` is ``erased-<the erasure's number>``). No platform can launch as it: a
+# registered issuer is an http(s) URL, so no launch ever finds or reuses that row.
 PSEUDONYM_ISSUER = "urn:jalon:erased"
 
 
