@@ -44,6 +44,7 @@ from lti_tool.evaluation.storage import FileStorage
 from lti_tool.models import CacheEntry, LtiMembership, LtiUser
 from lti_tool.privacy.models import Erasure
 from lti_tool.privacy.person import PSEUDONYM_ISSUER, person_statements
+from lti_tool.registration import normalise_issuer
 from xapi.outbox import Status, enqueue, outbox
 from xapi.voiding import voiding
 
@@ -207,7 +208,8 @@ def _memberships_and_cache(session: Session, person: LtiUser, counts: Counter[st
     """Delete the person's roles in courses, and launch data still cached in the database."""
     gone = sa.delete(LtiMembership).where(LtiMembership.user_id == person.id)
     counts["memberships_deleted"] += session.execute(gone).rowcount  # type: ignore[attr-defined]
-    needle = json.dumps(person.sub, ensure_ascii=False)
+    # Launch records (lti_tool.lti.session.record) are JSON with ASCII escapes.
+    needle = json.dumps(person.sub)
     stale = []
     for key, value in session.execute(
         sa.select(CacheEntry.key, CacheEntry.value).where(
@@ -215,10 +217,14 @@ def _memberships_and_cache(session: Session, person: LtiUser, counts: Counter[st
         )
     ):
         try:
-            data = json.loads(value)
-        except ValueError:
+            claims = json.loads(value).get("claims")
+        except (ValueError, AttributeError):
             continue
-        if isinstance(data, dict) and data.get("sub") == person.sub:
+        if (
+            isinstance(claims, dict)
+            and claims.get("sub") == person.sub
+            and normalise_issuer(str(claims.get("iss", ""))) == person.issuer
+        ):
             stale.append(key)
     if stale:
         session.execute(sa.delete(CacheEntry).where(CacheEntry.key.in_(stale)))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from lti_tool.evaluation.models import (
 )
 from lti_tool.evaluation.storage import LocalFileStorage
 from lti_tool.frameworks import bundled_frameworks
+from lti_tool.lti.session import record as launch_record
 from lti_tool.models import CacheEntry, LtiContext, LtiMembership, LtiUser, Platform
 from tests.lti_tool.evaluation import factories
 from tests.lti_tool.evaluation.factories import Course, at
@@ -173,7 +173,7 @@ def build(database: Database, instance_path: Path) -> People:
         session.add(
             CacheEntry(
                 key="launch-data-camille",
-                value=json.dumps({"iss": ISSUER, "sub": SUB, "name": NAME, "email": EMAIL}),
+                value=launch_record({"iss": ISSUER, "sub": SUB, "name": NAME, "email": EMAIL}, {}),
                 expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(hours=1),
             )
         )

@@ -128,6 +128,7 @@ def test_export_erase_export_leaves_nothing_personal(
     result = _erase(settings)
     assert result.exit_code == 0, result.output
     assert "statements_voided: 1" in result.output
+    assert "launch_data_deleted: 1" in result.output
 
     again = _export(settings, tmp_path / "after.zip")
     assert again.exit_code != 0
