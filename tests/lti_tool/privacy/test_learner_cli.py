@@ -258,3 +258,19 @@ def test_an_erasure_interrupted_half_way_leaves_everything_as_before(
         _erase(settings)
     assert every_row(clean_database) == before
     assert scenario.stored_text(settings.instance_path) == on_disk
+
+
+def test_erase_asks_for_confirmation_and_a_no_changes_nothing(
+    settings: Settings, people: scenario.People, clean_database: Database
+) -> None:
+    before = every_row(clean_database)
+    env = {
+        "JALON_DATABASE_URL": settings.database_url,
+        "JALON_INSTANCE_PATH": str(settings.instance_path),
+        "JALON_SECRET_KEY": SECRET,
+    }
+    args = ["learner", "erase", "--issuer", ISSUER, "--sub", SUB, "--requested-by", "DPO 1"]
+    result = CliRunner(env=env).invoke(main, args, input="n\n")
+    assert f"Erase the person '{SUB}' of {ISSUER}?" in result.output
+    assert result.exit_code == 1
+    assert every_row(clean_database) == before
