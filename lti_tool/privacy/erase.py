@@ -38,6 +38,7 @@ from lti_tool.evaluation.models import (
     LearnerProgress,
     Submission,
     SubmissionFile,
+    SubmissionStatus,
     SubmissionVersion,
 )
 from lti_tool.evaluation.storage import FileStorage
@@ -160,6 +161,12 @@ def _submissions(
             sa.update(SubmissionVersion)
             .where(SubmissionVersion.id.in_(sorted(kept_versions)))
             .values(text="", links=[])
+        )
+        # A resubmission awaiting evaluation went: nothing is left for an evaluator to open.
+        session.execute(
+            sa.update(Submission)
+            .where(Submission.id.in_(sorted(kept_submissions)))
+            .values(status=SubmissionStatus.EVALUATED)
         )
         ids = [e.id for e in kept]
         session.execute(sa.update(Evaluation).where(Evaluation.id.in_(ids)).values(comment=""))

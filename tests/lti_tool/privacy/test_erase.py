@@ -10,9 +10,11 @@ import sqlalchemy as sa
 
 from lti_tool.config import ConfigError, Settings
 from lti_tool.db import Database
+from lti_tool.evaluation.models import Submission
 from lti_tool.evaluation.storage import MemoryFileStorage
 from lti_tool.privacy.erase import ErasureReport, ErasureRequest, erase, sweep_leftovers
 from lti_tool.privacy.person import find_person, person_statements
+from tests.lti_tool.evaluation import factories
 from tests.lti_tool.privacy import scenario
 from tests.xapi.samples import statement
 from xapi import outbox
@@ -111,3 +113,23 @@ def test_a_wrong_setting_names_the_variable() -> None:
     env = {"JALON_SECRET_KEY": "x" * 32, "JALON_ERASURE_KEEP_DECISIONS": "maybe"}
     with pytest.raises(ConfigError, match="JALON_ERASURE_KEEP_DECISIONS must be true or false"):
         Settings.from_env(env)
+
+
+def test_a_resubmission_awaiting_evaluation_goes_and_leaves_nothing_to_evaluate(
+    people: scenario.People, clean_database: Database, settings: Settings
+) -> None:
+    with clean_database.session() as session:
+        work = session.scalars(
+            sa.select(Submission).where(
+                Submission.learner_id == people.camille, Submission.epreuve_code == "E3"
+            )
+        ).one()
+        factories.hand_in(session, work, factories.at(40), text="Deuxième version")
+        assert work.status == "submitted"
+    _erase(clean_database, settings)
+    with clean_database.session() as session:
+        kept = session.scalars(
+            sa.select(Submission).where(Submission.learner_id == people.camille)
+        ).one()
+        assert kept.status == "evaluated"
+        assert [(v.number, v.text) for v in kept.versions] == [(1, "")]
