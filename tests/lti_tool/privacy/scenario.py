@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import os
+import shutil
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -196,13 +199,21 @@ def build(database: Database, instance_path: Path) -> People:
 
 
 def dump(database: Database) -> str:
-    """Return every row of every table as text (what a ``pg_dump`` would show)."""
+    """Return every row of every table as text, and on PostgreSQL ``pg_dump``'s own dump."""
     with database.engine.connect() as connection:
-        return "\n".join(
+        rows = "\n".join(
             repr(row)
             for table in [*Base.metadata.sorted_tables, outbox.outbox]
             for row in connection.execute(sa.select(table))
         )
+    url = database.engine.url
+    if url.get_backend_name() != "postgresql" or shutil.which("pg_dump") is None:
+        return rows
+    command = ["pg_dump", "--data-only", "--no-owner", "-h", url.host or "127.0.0.1"]
+    command += ["-p", str(url.port or 5432), "-U", url.username or "postgres", url.database or ""]
+    env = {**os.environ, "PGPASSWORD": url.password or ""}
+    dumped = subprocess.run(command, capture_output=True, text=True, check=True, env=env)
+    return rows + "\n" + dumped.stdout
 
 
 def stored_text(instance_path: Path) -> str:
