@@ -120,6 +120,7 @@ def test_erase_asks_first_then_erases(
     page = confirm.get_data(as_text=True)
     assert confirm.status_code == 200
     assert f"Effacer les données de {NAME} ?" in page
+    assert 'action="/admin/personnes/export"' in page  # export first, from the same page
     assert every_row(clean_database) == before  # asking changed nothing
 
     done = client.post(
