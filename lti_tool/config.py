@@ -70,6 +70,10 @@ class Settings:
     upload_max_bytes: int = 20 * 1024 * 1024
     upload_types: frozenset[str] = DEFAULT_UPLOAD_TYPES
     upload_quota_bytes: int = 100 * 1024 * 1024
+    # The bearer token that opens /metrics (JALON_METRICS_TOKEN); without it /metrics is 404.
+    metrics_token: str | None = field(default=None, repr=False)
+    # "text" (the default) or "json": one JSON object per log line (JALON_LOG_FORMAT).
+    log_format: str = "text"
 
     @classmethod
     def from_env(
@@ -126,6 +130,8 @@ class Settings:
             upload_max_bytes=_upload_max_bytes(env),
             upload_types=_upload_types(env),
             upload_quota_bytes=_upload_quota_bytes(env),
+            metrics_token=_metrics_token(env),
+            log_format=log_format(env),
         )
 
 
@@ -272,3 +278,25 @@ def _upload_types(env: Mapping[str, str]) -> frozenset[str]:
     if not types or any(not part.isalnum() for part in types):
         raise ConfigError("JALON_UPLOAD_TYPES must list extensions such as pdf,docx,png")
     return types
+
+
+def _metrics_token(env: Mapping[str, str]) -> str | None:
+    """Return the bearer token a Prometheus server sends to read /metrics, if any."""
+    token = env.get("JALON_METRICS_TOKEN", "")
+    if token and (len(token) < 24 or not token.isprintable() or " " in token):
+        raise ConfigError(
+            "JALON_METRICS_TOKEN must be at least 24 printable characters, without spaces"
+        )
+    return token or None
+
+
+def log_format(environ: Mapping[str, str] | None = None) -> str:
+    """Return how log lines are written: ``text`` or ``json`` (JALON_LOG_FORMAT).
+
+    Public: ``jalon`` sets logging up before any command builds its settings.
+    """
+    env = os.environ if environ is None else environ
+    text = env.get("JALON_LOG_FORMAT", "text").strip().lower()
+    if text not in {"text", "json"}:
+        raise ConfigError("JALON_LOG_FORMAT must be text or json")
+    return text
