@@ -43,20 +43,19 @@ def _serve(
     metrics_port: int | None = None,
 ) -> None:
     from gunicorn.app.base import BaseApplication
-    from prometheus_client import multiprocess
+    from prometheus_client import multiprocess, values
 
     from lti_tool import create_app
     from lti_tool.cli.access_log import AccessLogger, JsonAccessLogger
     from lti_tool.cli.grades import start_background_grades
     from lti_tool.cli.xapi import start_background_relay
-    from lti_tool.observability import metrics
 
-    if not metrics.is_multiprocess():
+    if values.ValueClass is values.MutexValue:
         raise click.ClickException(f"prometheus-client was loaded before {MULTIPROC_VARIABLE}")
 
     def child_exit(_server: Any, worker: Any) -> None:
         # A dead worker's gauges (connections in use) leave the sums.
-        multiprocess.mark_process_dead(worker.pid, str(folder))
+        multiprocess.mark_process_dead(worker.pid, str(folder))  # type: ignore[no-untyped-call]
 
     def when_ready(_server: Any) -> None:
         if metrics_port is not None:

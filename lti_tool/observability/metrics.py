@@ -60,7 +60,7 @@ REFUSAL_ATTRIBUTE = "launch_refusal"
 
 # The *_created series say when a process first counted: noise here, and absent from the
 # workers' summed values anyway.
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]
 REGISTRY = CollectorRegistry()
 LAUNCHES = Counter(
     "jalon_lti_launches",
@@ -175,6 +175,6 @@ def exposition(extra: CollectorRegistry) -> bytes:
     """Return every metric in Prometheus' text format: the workers' and ``extra``'s."""
     if is_multiprocess():
         shared = CollectorRegistry()
-        MultiProcessCollector(shared)
+        MultiProcessCollector(shared)  # type: ignore[no-untyped-call]
         return generate_latest(shared) + generate_latest(extra)
     return generate_latest(REGISTRY) + generate_latest(extra)

@@ -17,7 +17,6 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from lti_tool.db import Database
-from lti_tool.observability import metrics
 from lti_tool.observability.queues import QueueCollector
 
 log = logging.getLogger(__name__)
@@ -51,6 +50,10 @@ def scrape() -> Response:
             {"WWW-Authenticate": 'Bearer realm="metrics"', "Cache-Control": "no-store"},
             mimetype="text/plain",
         )
+    # Not imported above: the master process of `jalon serve --metrics-port` imports this
+    # module, and the metrics module would give it a value file as if it were a worker.
+    from lti_tool.observability import metrics
+
     body = metrics.exposition(current_app.extensions[QUEUES])
     return Response(body, 200, {"Content-Type": CONTENT_TYPE_LATEST, "Cache-Control": "no-store"})
 
@@ -65,7 +68,7 @@ def serve_on_port(port: int, database_url: str) -> Any:
 
     engine = sa.create_engine(database_url, poolclass=sa.NullPool, hide_parameters=True)
     registry = CollectorRegistry()
-    MultiProcessCollector(registry)
+    MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     registry.register(QueueCollector(engine))
     log.info("metrics served on 127.0.0.1:%d", port)
     return start_http_server(port, addr="127.0.0.1", registry=registry)
