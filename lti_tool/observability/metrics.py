@@ -13,6 +13,7 @@ endpoint's blueprint (never from the raw path); a refusal under a code of
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
@@ -55,8 +56,6 @@ _BLUEPRINT_GROUPS = {
 }
 # Which LTI step an endpoint is; only these are counted as launches.
 LAUNCH_STEPS = {"lti.login": "login", "lti.launch": "launch"}
-# The attribute of flask.g where a refusal leaves its reason code (lti/views.py).
-REFUSAL_ATTRIBUTE = "launch_refusal"
 
 # The *_created series say when a process first counted: noise here, and absent from the
 # workers' summed values anyway.
@@ -71,15 +70,9 @@ LAUNCHES = Counter(
 )
 LATENCY = Histogram(
     "jalon_http_request_duration_seconds",
-    "Time from the request's first hook to its response, by route group.",
-    ["group"],
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
-    registry=REGISTRY,
-)
-RESPONSES = Counter(
-    "jalon_http_responses",
-    "Responses by route group and status class (2xx, 3xx, 4xx, 5xx).",
+    "Time from the request's first hook to its response, by route group and status class.",
     ["group", "status"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
     registry=REGISTRY,
 )
 POOL_CHECKED_OUT = Gauge(
@@ -96,8 +89,9 @@ POOL_SIZE = Gauge(
 )
 
 _groups: dict[str | None, str] = {}
-_latency: dict[str, Any] = {}
-_responses: dict[tuple[str, int], Any] = {}
+# Labelled children, found once: ``labels()`` costs more than an observation.
+_latency: dict[tuple[str, int], Any] = {}
+_launches: dict[tuple[str, str, str], Any] = {}
 
 
 def is_multiprocess() -> bool:
@@ -120,36 +114,47 @@ def route_group(endpoint: str | None) -> str:
 
 
 def observe(
-    endpoint: str | None, status: int, seconds: float, refusal: str | None, mimetype: str | None
+    endpoint: str | None,
+    status: int,
+    seconds: float,
+    refusal: str | None,
+    headers: Iterable[tuple[str, str]],
 ) -> None:
     """Count one response: its latency, its status class, and a launch's outcome."""
-    group = route_group(endpoint)
-    child = _latency.get(group)
+    key = (route_group(endpoint), status // 100)
+    child = _latency.get(key)
     if child is None:
-        child = _latency[group] = LATENCY.labels(group)
+        child = _latency[key] = LATENCY.labels(key[0], f"{key[1]}xx")
     child.observe(seconds)
-    key = (group, status // 100)
-    counter = _responses.get(key)
-    if counter is None:
-        counter = _responses[key] = RESPONSES.labels(group, f"{status // 100}xx")
-    counter.inc()
     step = LAUNCH_STEPS.get(endpoint or "")
     if step is not None:
-        _count_launch(step, status, refusal, mimetype)
+        _count_launch(step, status, refusal, headers)
 
 
-def _count_launch(step: str, status: int, refusal: str | None, mimetype: str | None) -> None:
+def _count_launch(
+    step: str, status: int, refusal: str | None, headers: Iterable[tuple[str, str]]
+) -> None:
     if refusal is not None:
         outcome, code = "refused", refusal if refusal in REASONS else "other"
     elif status >= 400:
         outcome, code = "error", ""
-    elif step == "launch" and status == 200 and mimetype == "text/html":
+    elif step == "launch" and status == 200 and _is_html(headers):
         # The page that reads the state from the platform's storage, then posts again (its
         # script's launch answers a JSON 200: accepted).
         outcome, code = "storage_check", ""
     else:
         outcome, code = "accepted", ""
-    LAUNCHES.labels(step, outcome, code).inc()
+    key = (step, outcome, code)
+    child = _launches.get(key)
+    if child is None:
+        child = _launches[key] = LAUNCHES.labels(*key)
+    child.inc()
+
+
+def _is_html(headers: Iterable[tuple[str, str]]) -> bool:
+    return any(
+        name.lower() == "content-type" and value.startswith("text/html") for name, value in headers
+    )
 
 
 def _checked_out(*_args: Any) -> None:

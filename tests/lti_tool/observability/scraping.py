@@ -28,3 +28,11 @@ def value(
     found: dict[tuple[str, frozenset[tuple[str, str]]], float], name: str, **labels: str
 ) -> float:
     return found.get((name, frozenset(labels.items())), 0.0)
+
+
+def total(
+    found: dict[tuple[str, frozenset[tuple[str, str]]], float], name: str, **labels: str
+) -> float:
+    """Sum the samples of ``name`` whose labels include ``labels`` (any status, say)."""
+    wanted = set(labels.items())
+    return sum(v for (n, have), v in found.items() if n == name and wanted <= have)
