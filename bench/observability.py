@@ -4,7 +4,7 @@ In process, on a cheap page (``/favicon.ico``, a file read from memory) so that 
 cost is not lost in the noise: the same app with its middleware, then without it, timed
 in alternating rounds; the median of each, and of their difference per round. Run once as it
 is (values in memory) and once with ``--multiprocess`` (values in files, as under ``jalon
-serve``). Also times ``metrics.observe`` alone, and a scrape.
+serve``). Also times the middleware alone, the pool gauge, and a scrape.
 
     .venv/bin/python bench/observability.py [--rounds 20] [--requests 500] [--multiprocess]
 """
@@ -93,6 +93,15 @@ def main() -> None:
                 wrapped(environ, lambda *_: None)
             alone.append((time.perf_counter() - start) / args.requests)
         print(f"  the middleware alone, {endpoint}: median {statistics.median(alone) * 1e6:.1f} µs")
+    # A request that reads the database also moves the pool gauge: one checkout, one checkin.
+    pool = []
+    for _ in range(args.rounds):
+        start = time.perf_counter()
+        for _ in range(args.requests):
+            metrics.POOL_CHECKED_OUT.inc()
+            metrics.POOL_CHECKED_OUT.dec()
+        pool.append((time.perf_counter() - start) / args.requests)
+    print(f"  the pool gauge, a checkout and its checkin: {statistics.median(pool) * 1e6:.1f} µs")
     client = clients["with"]
     headers = {"Authorization": f"Bearer {settings.metrics_token}"}
     scrapes = []
