@@ -24,16 +24,17 @@ MIGRATIONS_TTL = 10.0
 OK = "ok"
 
 
-def _package_heads() -> frozenset[str]:
-    """Return the head revisions of the migrations this package ships (read once)."""
-    global _heads
-    if _heads is None:
+def _package_revisions() -> tuple[frozenset[str], frozenset[str]]:
+    """Return the heads and all revisions of the migrations this package ships (read once)."""
+    global _revisions
+    if _revisions is None:
         script = ScriptDirectory.from_config(migrations.alembic_config("sqlite://"))
-        _heads = frozenset(script.get_heads())
-    return _heads
+        known = frozenset(revision.revision for revision in script.walk_revisions())
+        _revisions = frozenset(script.get_heads()), known
+    return _revisions
 
 
-_heads: frozenset[str] | None = None
+_revisions: tuple[frozenset[str], frozenset[str]] | None = None
 
 
 class Readiness:
@@ -75,9 +76,13 @@ class Readiness:
         except sa.exc.SQLAlchemyError as exc:
             log.warning("readiness: revision unreadable (%s)", type(exc).__name__)
             return "unreadable"
-        expected = _package_heads()
+        expected, known = _package_revisions()
         if current == expected:
             result = OK
+        elif current and not current <= known:
+            # Upgraded by a newer version during a rolling upgrade: its migrations keep the
+            # previous version working, so this instance goes on serving.
+            result = f"{OK} (database at {_names(current)}, newer than this code)"
         else:
             # Revision ids only: they say which `jalon db upgrade` is missing.
             result = f"database at {_names(current)}, code expects {_names(expected)}"
@@ -102,4 +107,8 @@ def _names(revisions: frozenset[str]) -> str:
 
 def failing(checks: dict[str, str]) -> list[str]:
     """Return the names of the checks that failed."""
-    return [name for name, result in checks.items() if result not in {OK, "not configured"}]
+    return [
+        name
+        for name, result in checks.items()
+        if result != "not configured" and result.partition(" ")[0] != OK
+    ]

@@ -8,6 +8,7 @@ import socket
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from alembic.script import ScriptDirectory
 from flask.testing import FlaskClient
 
@@ -53,6 +54,24 @@ def test_a_database_behind_the_code_is_not_ready(settings: Settings, tmp_path: P
     # The revision is read again after a short while, not at each request.
     app.extensions["jalon.readiness"]._revision_checked = 0.0
     assert app.test_client().get("/readyz").status_code == 200
+
+
+def test_a_database_upgraded_by_a_newer_version_stays_ready(
+    settings: Settings, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'newer.db'}"
+    migrations.upgrade(url)
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(sa.text("UPDATE alembic_version SET version_num = '9999_future'"))
+    engine.dispose()
+    response = (
+        create_app(dataclasses.replace(settings, database_url=url)).test_client().get("/readyz")
+    )
+    assert response.status_code == 200, response.json
+    assert response.json["checks"]["migrations"] == (
+        "ok (database at 9999_future, newer than this code)"
+    )
 
 
 def test_an_empty_database_is_not_ready(settings: Settings, tmp_path: Path) -> None:
