@@ -45,23 +45,20 @@ class Observed:
         started = time.perf_counter()
         rid = request_id_from(environ.get(_ENVIRON_ID))
         token = current_request_id.set(rid)
-        answer: list[Any] = [500, (), None]
+        status_code, headers_sent, endpoint = 500, [], None
 
         def _start_response(status: str, headers: list[tuple[str, str]], *exc: Any) -> Any:
+            nonlocal status_code, headers_sent, endpoint
             headers.append((REQUEST_ID_HEADER, rid))
+            status_code, headers_sent = int(status[:3]), headers
             # Read now: Flask forgets the request (and its URL rule) once it has answered.
             rule = getattr(environ.get("werkzeug.request"), "url_rule", None)
-            answer[:] = int(status[:3]), headers, rule.endpoint if rule is not None else None
+            endpoint = rule.endpoint if rule is not None else None
             return start_response(status, headers, *exc)
 
         try:
             return self.app(environ, _start_response)  # type: ignore[no-any-return]
         finally:
-            self.observe(
-                answer[2],
-                answer[0],
-                time.perf_counter() - started,
-                environ.get(REFUSAL_KEY),
-                answer[1],
-            )
+            elapsed = time.perf_counter() - started
+            self.observe(endpoint, status_code, elapsed, environ.get(REFUSAL_KEY), headers_sent)
             current_request_id.reset(token)
