@@ -20,12 +20,15 @@ from lti_tool.lti import keys
 MULTIPROC_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 
 
-def metrics_folder(settings: Settings) -> Path:
+def metrics_folder(settings: Settings, port: int) -> Path:
     """Empty the workers' metrics folder (values of a previous run) and name it for them.
 
-    Set before prometheus-client is first imported, which reads it once.
+    One folder per port: two instances sharing an instance folder (and its uploads) must not
+    add up, or wipe, each other's values. Set before prometheus-client is first imported,
+    which reads it once.
     """
-    folder = settings.instance_path / "metrics"
+    private_folder(settings.instance_path / "metrics")
+    folder = settings.instance_path / "metrics" / f"port-{port}"
     shutil.rmtree(folder, ignore_errors=True)
     private_folder(folder)
     os.environ[MULTIPROC_VARIABLE] = str(folder)
@@ -113,7 +116,7 @@ def serve(
 ) -> None:
     """Serve Jalon with gunicorn, for use behind a reverse proxy."""
     settings = settings_from_env()
-    folder = metrics_folder(settings)
+    folder = metrics_folder(settings, port)
     _serve(settings, folder, host, port, workers, threads, relay, metrics_port)
 
 
@@ -138,7 +141,7 @@ def demo(host: str, port: int) -> None:
     from lti_tool.demo.seed import SeedingError, seed_epreuves
 
     settings = settings_from_env(demo=True, default_base_url=f"http://{host}:{port}")
-    folder = metrics_folder(settings)  # before placing the épreuves builds an app
+    folder = metrics_folder(settings, port)  # before placing the épreuves builds an app
     migrations.upgrade(settings.database_url)
     with session_scope(settings) as session:
         install_bundled(session)

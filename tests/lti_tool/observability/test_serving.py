@@ -62,8 +62,8 @@ def served(tmp_path: Path) -> Iterator[Served]:
     subprocess.run([*jalon, "db", "upgrade"], env=env, cwd=REPO, check=True, capture_output=True)
     port, metrics_port = _free_ports(2)
     # A leftover of a previous run: `jalon serve` empties the folder.
-    (tmp_path / "metrics").mkdir()
-    (tmp_path / "metrics" / "counter_1.db").write_bytes(b"stale")
+    (tmp_path / "metrics" / f"port-{port}").mkdir(parents=True)
+    (tmp_path / "metrics" / f"port-{port}" / "counter_1.db").write_bytes(b"stale")
     output = tmp_path / "server.log"
     metrics_option = ["--metrics-port", str(metrics_port)]
     with output.open("wb") as log:
@@ -78,7 +78,7 @@ def served(tmp_path: Path) -> Iterator[Served]:
             f"http://127.0.0.1:{port}",
             f"http://127.0.0.1:{metrics_port}/metrics",
             output,
-            tmp_path / "metrics",
+            tmp_path / "metrics" / f"port-{port}",
             server,
         )
         try:
