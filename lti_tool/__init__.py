@@ -22,7 +22,7 @@ TEMPLATES = HERE / "templates" if (HERE / "templates").is_dir() else HERE.parent
 
 def create_app(settings: Settings | None = None, **services: Any) -> Flask:
     """Build the app from settings (default: the environment) and optional services."""
-    from lti_tool import auth, csrf, i18n, lti, views
+    from lti_tool import auth, csrf, i18n, lti, observability, views
 
     settings = settings or Settings.from_env()
     # Uploads, keys and (on SQLite) the database live here: owner-only from the start.
@@ -42,6 +42,7 @@ def create_app(settings: Settings | None = None, **services: Any) -> Flask:
     # One reverse proxy in front sets X-Forwarded-For/Proto/Host; trust exactly that hop.
     app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
     database = services.pop("database", None) or Database(settings.database_url)
+    observability.init_app(app, database)  # first: its hooks time and tag all the others
     database.init_app(app)
     app.extensions["jalon.services"] = services
     i18n.init_app(app)

@@ -73,6 +73,10 @@ class Settings:
     # Whether erasing a person keeps, pseudonymised, the decisions of published evaluations
     # and the progress derived from them (JALON_ERASURE_KEEP_DECISIONS): a certifier must.
     erasure_keep_decisions: bool = True
+    # The bearer token that opens /metrics (JALON_METRICS_TOKEN); without it /metrics is 404.
+    metrics_token: str | None = field(default=None, repr=False)
+    # "text" (the default) or "json": one JSON object per log line (JALON_LOG_FORMAT).
+    log_format: str = "text"
 
     @classmethod
     def from_env(
@@ -130,6 +134,8 @@ class Settings:
             upload_types=_upload_types(env),
             upload_quota_bytes=_upload_quota_bytes(env),
             erasure_keep_decisions=_erasure_keep_decisions(env),
+            metrics_token=_metrics_token(env),
+            log_format=log_format(env),
         )
 
 
@@ -286,3 +292,25 @@ def _erasure_keep_decisions(env: Mapping[str, str]) -> bool:
     if text in {"0", "false", "no", "off"}:
         return False
     raise ConfigError("JALON_ERASURE_KEEP_DECISIONS must be true or false")
+
+
+def _metrics_token(env: Mapping[str, str]) -> str | None:
+    """Return the bearer token a Prometheus server sends to read /metrics, if any."""
+    token = env.get("JALON_METRICS_TOKEN", "")
+    if token and (len(token) < 24 or not token.isprintable() or " " in token):
+        raise ConfigError(
+            "JALON_METRICS_TOKEN must be at least 24 printable characters, without spaces"
+        )
+    return token or None
+
+
+def log_format(environ: Mapping[str, str] | None = None) -> str:
+    """Return how log lines are written: ``text`` or ``json`` (JALON_LOG_FORMAT).
+
+    Public: ``jalon`` sets logging up before any command builds its settings.
+    """
+    env = os.environ if environ is None else environ
+    text = env.get("JALON_LOG_FORMAT", "text").strip().lower()
+    if text not in {"text", "json"}:
+        raise ConfigError("JALON_LOG_FORMAT must be text or json")
+    return text

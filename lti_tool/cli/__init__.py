@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 import click
 
 from lti_tool.cli.database import db
@@ -15,15 +13,18 @@ from lti_tool.cli.platforms import platform
 from lti_tool.cli.referentiels import referentiel
 from lti_tool.cli.serving import demo, serve
 from lti_tool.cli.xapi import xapi
+from lti_tool.config import ConfigError, log_format
+from lti_tool.observability import logs
 
 
 @click.group()
 @click.version_option(package_name="jalon")
 def main() -> None:
     """Jalon: run an RNCP certification inside Moodle and Canvas."""
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    try:
+        logs.configure(log_format())
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 for command in (db, serve, demo, referentiel, platform, keys, xapi, grades, files, learner):

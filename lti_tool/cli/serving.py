@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+from pathlib import Path
 from typing import Any
 
 import click
@@ -11,18 +13,58 @@ from lti_tool import migrations
 from lti_tool.cli.context import session_scope, settings_from_env
 from lti_tool.config import Settings
 from lti_tool.frameworks import install_bundled
+from lti_tool.instance import private_folder
 from lti_tool.lti import keys
+
+# prometheus-client's own variable: where each worker writes its metrics' values.
+MULTIPROC_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def metrics_folder(settings: Settings, port: int) -> Path:
+    """Empty the workers' metrics folder (values of a previous run) and name it for them.
+
+    One folder per port: two instances sharing an instance folder (and its uploads) must not
+    add up, or wipe, each other's values. Set before prometheus-client is first imported,
+    which reads it once.
+    """
+    private_folder(settings.instance_path / "metrics")
+    folder = settings.instance_path / "metrics" / f"port-{port}"
+    shutil.rmtree(folder, ignore_errors=True)
+    private_folder(folder)
+    os.environ[MULTIPROC_VARIABLE] = str(folder)
+    return folder
 
 
 def _serve(
-    settings: Settings, host: str, port: int, workers: int, threads: int, relay: bool = True
+    settings: Settings,
+    folder: Path,
+    host: str,
+    port: int,
+    workers: int,
+    threads: int,
+    relay: bool = True,
+    metrics_port: int | None = None,
 ) -> None:
     from gunicorn.app.base import BaseApplication
+    from prometheus_client import multiprocess, values
 
     from lti_tool import create_app
-    from lti_tool.cli.access_log import AccessLogger
+    from lti_tool.cli.access_log import AccessLogger, JsonAccessLogger
     from lti_tool.cli.grades import start_background_grades
     from lti_tool.cli.xapi import start_background_relay
+
+    if values.ValueClass is values.MutexValue:
+        raise click.ClickException(f"prometheus-client was loaded before {MULTIPROC_VARIABLE}")
+
+    def child_exit(_server: Any, worker: Any) -> None:
+        # A dead worker's gauges (connections in use) leave the sums.
+        multiprocess.mark_process_dead(worker.pid, str(folder))  # type: ignore[no-untyped-call]
+
+    def when_ready(_server: Any) -> None:
+        if metrics_port is not None:
+            from lti_tool.observability.scrape import serve_on_port
+
+            serve_on_port(metrics_port, settings.database_url)
 
     class _Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
@@ -31,7 +73,10 @@ def _serve(
             self.cfg.set("threads", threads)
             self.cfg.set("accesslog", "-")
             # Request lines without the session token or any other query secret.
-            self.cfg.set("logger_class", AccessLogger)
+            json_lines = settings.log_format == "json"
+            self.cfg.set("logger_class", JsonAccessLogger if json_lines else AccessLogger)
+            self.cfg.set("child_exit", child_exit)
+            self.cfg.set("when_ready", when_ready)
             # Each worker builds its own app, so no database connection crosses a fork.
             self.cfg.set("preload_app", False)
 
@@ -60,9 +105,19 @@ def _serve(
     help="Deliver xAPI statements and LMS grades from each worker "
     "(or run `jalon xapi relay` and `jalon grades send` apart).",
 )
-def serve(host: str, port: int, workers: int, threads: int, relay: bool) -> None:
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    help="Also serve /metrics without a token on 127.0.0.1 at this port.",
+)
+def serve(
+    host: str, port: int, workers: int, threads: int, relay: bool, metrics_port: int | None
+) -> None:
     """Serve Jalon with gunicorn, for use behind a reverse proxy."""
-    _serve(settings_from_env(), host, port, workers, threads, relay)
+    settings = settings_from_env()
+    folder = metrics_folder(settings, port)
+    _serve(settings, folder, host, port, workers, threads, relay, metrics_port)
 
 
 def _admin_token_source(settings: Settings) -> str:
@@ -86,6 +141,7 @@ def demo(host: str, port: int) -> None:
     from lti_tool.demo.seed import SeedingError, seed_epreuves
 
     settings = settings_from_env(demo=True, default_base_url=f"http://{host}:{port}")
+    folder = metrics_folder(settings, port)  # before placing the épreuves builds an app
     migrations.upgrade(settings.database_url)
     with session_scope(settings) as session:
         install_bundled(session)
@@ -102,4 +158,4 @@ def demo(host: str, port: int) -> None:
     click.echo(f"Demo LMS: {settings.base_url}/demo/")
     click.echo(f"Admin: {settings.base_url}/admin/ — {_admin_token_source(settings)}")
     click.echo("(Ctrl+C to stop)")
-    _serve(settings, host, port, workers=1, threads=4)
+    _serve(settings, folder, host, port, workers=1, threads=4)

@@ -259,6 +259,7 @@ def _home_page(launch: session.LaunchSession, placement: Placement | None) -> st
 
 
 def _log_refusal(exc: LaunchRejected) -> None:
+    request.environ["jalon.launch_refusal"] = exc.code  # counted by lti_tool/observability
     # Reason, issuer and client id only: never sub, names, e-mail or the token.
     log.warning(
         "LTI refused: %s (issuer=%r, client_id=%r)",
