@@ -15,13 +15,20 @@ from lti_tool.lti import keys
 
 
 def _serve(
-    settings: Settings, host: str, port: int, workers: int, threads: int, relay: bool = True
+    settings: Settings,
+    host: str,
+    port: int,
+    workers: int,
+    threads: int,
+    relay: bool = True,
+    purge: bool = True,
 ) -> None:
     from gunicorn.app.base import BaseApplication
 
     from lti_tool import create_app
     from lti_tool.cli.access_log import AccessLogger
     from lti_tool.cli.grades import start_background_grades
+    from lti_tool.cli.purge import start_background_purge
     from lti_tool.cli.xapi import start_background_relay
 
     class _Server(BaseApplication):  # type: ignore[misc]
@@ -43,6 +50,9 @@ def _serve(
                 start_background_relay(settings, app.extensions["jalon.db"])
                 # Grades for the LMS likewise (claimed with a lease); needs no LRS.
                 start_background_grades(app)
+            if purge:
+                # Every worker wakes up; one purge runs at a time, about every ten minutes.
+                start_background_purge(app)
             return app
 
     _Server().run()
@@ -60,9 +70,16 @@ def _serve(
     help="Deliver xAPI statements and LMS grades from each worker "
     "(or run `jalon xapi relay` and `jalon grades send` apart).",
 )
-def serve(host: str, port: int, workers: int, threads: int, relay: bool) -> None:
+@click.option(
+    "--purge/--no-purge",
+    default=True,
+    show_default=True,
+    help="Purge what the retention settings no longer keep, in turn with the other "
+    "processes (or run `jalon purge` apart).",
+)
+def serve(host: str, port: int, workers: int, threads: int, relay: bool, purge: bool) -> None:
     """Serve Jalon with gunicorn, for use behind a reverse proxy."""
-    _serve(settings_from_env(), host, port, workers, threads, relay)
+    _serve(settings_from_env(), host, port, workers, threads, relay, purge)
 
 
 def _admin_token_source(settings: Settings) -> str:

@@ -1,0 +1,1 @@
+"""Personal data over time: retention, purge and the register of processing."""
