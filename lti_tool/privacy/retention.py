@@ -170,12 +170,14 @@ def _remove(
     # Re-checked here: a learner who came back since the candidates were read keeps theirs.
     whole = list(
         session.scalars(
-            sa.select(Submission.id).where(
+            sa.select(Submission.id)
+            .where(
                 Submission.id.in_(whole),
                 Submission.status == SubmissionStatus.DRAFT,
                 _idle(cutoff),
                 _unjudged_submission(),
             )
+            .with_for_update()
         )
     )
     versions = list(
@@ -196,13 +198,6 @@ def _remove(
             sa.select(SubmissionVersion.id).where(SubmissionVersion.submission_id.in_(whole))
         )
     )
-    files = sa.select(SubmissionFile.storage_key).where(SubmissionFile.version_id.in_(version_ids))
-    keys = set(session.scalars(files))
-    removed_files = session.execute(
-        sa.delete(SubmissionFile).where(SubmissionFile.version_id.in_(version_ids))
-    ).rowcount  # type: ignore[attr-defined]
-    session.execute(sa.delete(SubmissionVersion).where(SubmissionVersion.id.in_(version_ids)))
-    session.execute(sa.delete(Submission).where(Submission.id.in_(whole)))
     if versions:
         # A form drawn before the purge names a draft that is gone: it is now stale.
         session.execute(
@@ -216,6 +211,13 @@ def _remove(
             )
             .values(revision=Submission.revision + 1)
         )
+    files = sa.select(SubmissionFile.storage_key).where(SubmissionFile.version_id.in_(version_ids))
+    keys = set(session.scalars(files))
+    removed_files = session.execute(
+        sa.delete(SubmissionFile).where(SubmissionFile.version_id.in_(version_ids))
+    ).rowcount  # type: ignore[attr-defined]
+    session.execute(sa.delete(SubmissionVersion).where(SubmissionVersion.id.in_(version_ids)))
+    session.execute(sa.delete(Submission).where(Submission.id.in_(whole)))
     session.flush()
     delete_after_commit(session, storage, keys)
     return DraftsPurged(drafts=len(whole) + len(versions), files=int(removed_files))
@@ -236,12 +238,13 @@ def purge_drafts(
         by_course = _candidates(session, cutoff)
     for context_id, drafts in sorted(by_course.items()):
         renew()
-        with sessions() as session:
-            try:
+        try:
+            # A transaction of its own: the first service call may make the tool's key.
+            with sessions.begin() as session:
                 present = roster(session, context_id)
-            except RosterUnavailable:
-                total.courses_skipped += 1
-                continue
+        except RosterUnavailable:
+            total.courses_skipped += 1
+            continue
         gone = [d for d in drafts if present is None or d.sub not in present]
         if not gone:
             continue
