@@ -68,10 +68,12 @@ def scheduled_purge(app: Flask) -> PurgeReport | None:
         return None
 
 
-def work(app: Flask, stop: threading.Event, every: dt.timedelta = EVERY) -> None:
+def work(
+    app: Flask, stop: threading.Event, every: dt.timedelta = EVERY, spread: float = 60.0
+) -> None:
     """Purge in turn with the other processes until ``stop`` is set."""
     # Spread the first wake-ups: processes started together would all ask at once.
-    stop.wait(random.uniform(0, 60))  # noqa: S311 (a delay, not a secret)
+    stop.wait(random.uniform(0, spread))  # noqa: S311 (a delay, not a secret)
     while not stop.is_set():
         try:
             scheduled_purge(app)
@@ -82,10 +84,12 @@ def work(app: Flask, stop: threading.Event, every: dt.timedelta = EVERY) -> None
         stop.wait(every.total_seconds())
 
 
-def start_background_purge(app: Flask) -> Callable[[], None]:
+def start_background_purge(app: Flask, spread: float = 60.0) -> Callable[[], None]:
     """Purge in a daemon thread of this process; return the function that stops it."""
     stop = threading.Event()
-    thread = threading.Thread(target=work, args=(app, stop), name="jalon-purge", daemon=True)
+    thread = threading.Thread(
+        target=work, args=(app, stop, EVERY, spread), name="jalon-purge", daemon=True
+    )
     thread.start()
 
     def _stop() -> None:
