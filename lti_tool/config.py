@@ -75,6 +75,9 @@ class Settings:
     # from their course (JALON_RETENTION_DRAFT_DAYS). See lti_tool.privacy.purge.
     retention_outbox_days: int = 30
     retention_draft_days: int = 180
+    # Whether erasing a person keeps, pseudonymised, the decisions of published evaluations
+    # and the progress derived from them (JALON_ERASURE_KEEP_DECISIONS): a certifier must.
+    erasure_keep_decisions: bool = True
 
     @classmethod
     def from_env(
@@ -133,6 +136,7 @@ class Settings:
             upload_quota_bytes=_upload_quota_bytes(env),
             retention_outbox_days=_retention_days(env, "JALON_RETENTION_OUTBOX_DAYS", 30),
             retention_draft_days=_retention_days(env, "JALON_RETENTION_DRAFT_DAYS", 180),
+            erasure_keep_decisions=_erasure_keep_decisions(env),
         )
 
 
@@ -287,3 +291,13 @@ def _retention_days(env: Mapping[str, str], name: str, default: int) -> int:
     if not text.isdigit() or not 1 <= int(text) <= 3650:
         raise ConfigError(f"{name} must be a whole number of days from 1 to 3650")
     return int(text)
+
+
+def _erasure_keep_decisions(env: Mapping[str, str]) -> bool:
+    """Return whether an erasure keeps published decisions, pseudonymised (default: yes)."""
+    text = env.get("JALON_ERASURE_KEEP_DECISIONS", "true").strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError("JALON_ERASURE_KEEP_DECISIONS must be true or false")

@@ -20,6 +20,7 @@ from lti_tool import create_app, migrations
 from lti_tool.config import Settings
 from lti_tool.db import Base, Database
 from lti_tool.evaluation import models as _evaluation_models  # noqa: F401 (tables)
+from lti_tool.privacy import models as _privacy_models  # noqa: F401 (tables)
 from lti_tool.frameworks import install_bundled
 from lti_tool.lti.tool_config import RegistrationCache
 from tests.fake_dns import loopback_key_sets, public_dns

@@ -9,6 +9,7 @@ import click
 from lti_tool.cli.database import db
 from lti_tool.cli.files import files
 from lti_tool.cli.grades import grades
+from lti_tool.cli.learners import learner
 from lti_tool.cli.lti import keys
 from lti_tool.cli.platforms import platform
 from lti_tool.cli.purge import purge_command
@@ -27,7 +28,7 @@ def main() -> None:
     )
 
 
-for command in (db, serve, demo, referentiel, platform, keys, xapi, grades, files):
+for command in (db, serve, demo, referentiel, platform, keys, xapi, grades, files, learner):
     main.add_command(command)
 # Retention and the register of processing (issue 13, GDPR).
 for command in (purge_command, rgpd):

@@ -8,6 +8,7 @@ import xapi.outbox
 from lti_tool import models  # noqa: F401 (registers the tables)
 from lti_tool.db import Base, make_engine
 from lti_tool.evaluation import models as evaluation_models  # noqa: F401
+from lti_tool.privacy import models as privacy_models  # noqa: F401
 
 config = context.config
 target_metadata = [Base.metadata, xapi.outbox.metadata]

@@ -1,1 +1,1 @@
-"""Personal data over time: retention, purge and the register of processing."""
+"""Personal data: a person's rights (access, erasure), retention and its purge, the register."""

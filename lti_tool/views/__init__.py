@@ -51,6 +51,10 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(lti_views.blueprint)
     app.register_blueprint(deep_linking_views.blueprint)
     app.register_blueprint(admin_xapi.blueprint)
+    # A person's rights of access and erasure (lti_tool.privacy).
+    from lti_tool.views import admin_learners
+
+    app.register_blueprint(admin_learners.blueprint)
     # Where the IRIs of statements point: the xAPI profile and the LMS activities.
     from lti_tool.views import activities, xapi_profile
 
