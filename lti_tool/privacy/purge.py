@@ -32,6 +32,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
@@ -131,8 +132,8 @@ def table_kinds(
     """Return each table kind: its name, its table and the condition of its rows to purge."""
     cutoff = now - kept.outbox
     box = outbox.outbox
-    cache = CacheEntry.__table__
-    grades = GradePassback.__table__
+    cache = cast(sa.Table, CacheEntry.__table__)
+    grades = cast(sa.Table, GradePassback.__table__)
     newer = grades.alias("newer")
     accepted_later = (
         sa.select(newer.c.id)
@@ -144,8 +145,8 @@ def table_kinds(
         )
         .exists()
     )
-    sessions = AdminSession.__table__
-    invites = RegistrationInvite.__table__
+    sessions = cast(sa.Table, AdminSession.__table__)
+    invites = cast(sa.Table, RegistrationInvite.__table__)
     return [
         # The purge's own lease and schedule rows are left to their owner.
         ("lti_cache", cache, (cache.c.expires_at <= now) & ~cache.c.key.startswith(LEASE_PREFIX)),
@@ -179,7 +180,7 @@ def table_kinds(
     ]
 
 
-def _primary_key(table: sa.Table) -> sa.Column[object]:
+def _primary_key(table: sa.Table) -> sa.Column[Any]:
     (column,) = table.primary_key.columns
     return column
 
