@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -19,7 +21,7 @@ from lti_tool.db import Database
 from lti_tool.evaluation.models import GradePassback, PassbackStatus
 from lti_tool.lti.storage import DatabaseStore
 from lti_tool.models import AdminSession, CacheEntry, Platform, RegistrationInvite
-from lti_tool.privacy.purge import KINDS, LEASE_KEY, lease
+from lti_tool.privacy.purge import KINDS, LEASE_KEY, PurgeBusy, lease
 from tests.lti_tool.privacy import rows
 from tests.lti_tool.privacy.rows import DAY, NOW
 from xapi import outbox
@@ -184,3 +186,27 @@ def test_a_database_never_migrated_fails_clearly(tmp_path: Path) -> None:
     result = CliRunner(env=env).invoke(main, ["purge"])
     assert result.exit_code == 1
     assert "run `jalon db upgrade`" in result.output
+
+
+def test_of_purges_started_together_one_runs_and_the_others_are_told(
+    clean_database: Database,
+) -> None:
+    """Eight purges racing for the lease, as eight processes would: exactly one holds it."""
+    barrier = threading.Barrier(8)
+    held, busy = [], []
+
+    def contend() -> None:
+        barrier.wait()
+        try:
+            with lease(clean_database.sessions):
+                held.append(1)
+                time.sleep(0.2)  # still holding it while the others ask
+        except PurgeBusy:
+            busy.append(1)
+
+    threads = [threading.Thread(target=contend) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert (len(held), len(busy)) == (1, 7)
