@@ -91,6 +91,7 @@ def start_background_purge(app: Flask, spread: float = 60.0) -> Callable[[], Non
         target=work, args=(app, stop, EVERY, spread), name="jalon-purge", daemon=True
     )
     thread.start()
+    logger.info("Retention purge started in the background, in turn with the other processes")
 
     def _stop() -> None:
         stop.set()
