@@ -210,3 +210,24 @@ def test_of_purges_started_together_one_runs_and_the_others_are_told(
     for thread in threads:
         thread.join()
     assert (len(held), len(busy)) == (1, 7)
+
+
+def test_batches_resume_where_the_last_one_stopped(
+    env: dict[str, str], clean_database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Small batches, kept and purged rows interleaved: every purged one goes, no other."""
+    monkeypatch.setattr("lti_tool.privacy.purge.BATCH", 2)
+    with clean_database.session() as session:
+        session.add_all(
+            CacheEntry(
+                key=f"k{n:02}",
+                value="1",
+                expires_at=NOW + (DAY if n % 3 == 0 else -DAY),
+            )
+            for n in range(20)
+        )
+    assert _counts(_purge(env))["lti_cache"] == 13
+    with clean_database.session() as session:
+        assert sorted(session.scalars(sa.select(CacheEntry.key))) == [
+            f"k{n:02}" for n in range(0, 20, 3)
+        ]
