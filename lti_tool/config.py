@@ -70,6 +70,11 @@ class Settings:
     upload_max_bytes: int = 20 * 1024 * 1024
     upload_types: frozenset[str] = DEFAULT_UPLOAD_TYPES
     upload_quota_bytes: int = 100 * 1024 * 1024
+    # How long the purge keeps what was delivered (statements, grades) and dead letters an
+    # administrator reviewed (JALON_RETENTION_OUTBOX_DAYS), and the drafts of learners gone
+    # from their course (JALON_RETENTION_DRAFT_DAYS). See lti_tool.privacy.purge.
+    retention_outbox_days: int = 30
+    retention_draft_days: int = 180
     # Whether erasing a person keeps, pseudonymised, the decisions of published evaluations
     # and the progress derived from them (JALON_ERASURE_KEEP_DECISIONS): a certifier must.
     erasure_keep_decisions: bool = True
@@ -133,6 +138,8 @@ class Settings:
             upload_max_bytes=_upload_max_bytes(env),
             upload_types=_upload_types(env),
             upload_quota_bytes=_upload_quota_bytes(env),
+            retention_outbox_days=_retention_days(env, "JALON_RETENTION_OUTBOX_DAYS", 30),
+            retention_draft_days=_retention_days(env, "JALON_RETENTION_DRAFT_DAYS", 180),
             erasure_keep_decisions=_erasure_keep_decisions(env),
             metrics_token=_metrics_token(env),
             log_format=log_format(env),
@@ -282,6 +289,14 @@ def _upload_types(env: Mapping[str, str]) -> frozenset[str]:
     if not types or any(not part.isalnum() for part in types):
         raise ConfigError("JALON_UPLOAD_TYPES must list extensions such as pdf,docx,png")
     return types
+
+
+def _retention_days(env: Mapping[str, str], name: str, default: int) -> int:
+    """Return a retention in days, from one day to ten years."""
+    text = env.get(name, str(default)).strip()
+    if not text.isdigit() or not 1 <= int(text) <= 3650:
+        raise ConfigError(f"{name} must be a whole number of days from 1 to 3650")
+    return int(text)
 
 
 def _erasure_keep_decisions(env: Mapping[str, str]) -> bool:

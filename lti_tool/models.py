@@ -157,7 +157,7 @@ class CacheEntry(Base):
     key: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
     value: Mapped[str] = mapped_column(sa.Text)
     # Not indexed: every launch would pay for it, and only the purge reads by expiry (a
-    # scan, at most every five minutes per process).
+    # scan, by one process at a time every few minutes: lti_tool.privacy.purge).
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 

@@ -58,6 +58,9 @@ outbox = sa.Table(
     # The LRS's answer (or the network error) of the last failed attempt.
     sa.Column("last_error", sa.Text(), nullable=True),
     sa.Column("delivered_at", UTCDateTime(), nullable=True),
+    # When an administrator acknowledged a dead letter (journal or CLI): from then on the
+    # retention purge counts down (JALON_RETENTION_OUTBOX_DAYS); never one not reviewed.
+    sa.Column("reviewed_at", UTCDateTime(), nullable=True),
     sa.CheckConstraint("status IN ('pending', 'delivered', 'dead')", name="status"),
     # The claim reads due statements in this order and stops after a batch, however long
     # the queue grew while the LRS was away.
@@ -124,6 +127,7 @@ class Entry:
     next_attempt_at: dt.datetime
     last_error: str | None
     delivered_at: dt.datetime | None
+    reviewed_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -134,6 +138,10 @@ class Summary:
     delivered: int
     dead: int
     oldest_pending_at: dt.datetime | None
+    # Dead letters an administrator has not acknowledged yet (the purge keeps them).
+    unreviewed_dead: int = 0
+    # The newest dead letter's row, which an acknowledgement from the journal goes up to.
+    last_dead_id: int | None = None
 
     def oldest_pending_age(self, now: dt.datetime) -> dt.timedelta | None:
         """Return how long the oldest pending statement has waited."""
@@ -206,11 +214,20 @@ def summary(session: Session) -> Summary:
     oldest = session.scalar(
         sa.select(sa.func.min(outbox.c.created_at)).where(outbox.c.status == Status.PENDING)
     )
+    unreviewed, last_dead = 0, None
+    if counts[Status.DEAD]:
+        unreviewed, last_dead = session.execute(
+            sa.select(
+                sa.func.count().filter(outbox.c.reviewed_at.is_(None)), sa.func.max(outbox.c.id)
+            ).where(outbox.c.status == Status.DEAD)
+        ).one()
     return Summary(
         pending=counts[Status.PENDING],
         delivered=counts[Status.DELIVERED],
         dead=counts[Status.DEAD],
         oldest_pending_at=oldest,
+        unreviewed_dead=unreviewed,
+        last_dead_id=last_dead,
     )
 
 
@@ -246,13 +263,14 @@ def _entry(row: sa.RowMapping) -> Entry:
         next_attempt_at=row["next_attempt_at"],
         last_error=row["last_error"],
         delivered_at=row["delivered_at"],
+        reviewed_at=row["reviewed_at"],
     )
 
 
 def retry_dead(session: Session, *, now: dt.datetime | None = None) -> int:
     """Put every dead letter back in the queue, due now; return how many.
 
-    Their last error stays visible until they are delivered.
+    Their last error stays visible until they are delivered; a review no longer holds.
     """
     result = session.execute(
         sa.update(outbox)
@@ -263,9 +281,27 @@ def retry_dead(session: Session, *, now: dt.datetime | None = None) -> int:
             next_attempt_at=now or utcnow(),
             claimed_by=None,
             claimed_until=None,
+            reviewed_at=None,
         )
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def mark_reviewed(session: Session, *, now: dt.datetime, up_to_id: int | None = None) -> int:
+    """Record that an administrator reviewed the dead letters; return how many were new.
+
+    ``up_to_id`` is the newest dead letter the administrator was shown: one that died
+    after the page was drawn is not acknowledged unseen. A reviewed dead letter is purged
+    once the retention has passed (``JALON_RETENTION_OUTBOX_DAYS``); an unreviewed one never.
+    """
+    query = (
+        sa.update(outbox)
+        .where(outbox.c.status == Status.DEAD, outbox.c.reviewed_at.is_(None))
+        .values(reviewed_at=now)
+    )
+    if up_to_id is not None:
+        query = query.where(outbox.c.id <= up_to_id)
+    return int(session.execute(query).rowcount)  # type: ignore[attr-defined]
 
 
 # The relay's side: claim a batch, then mark each statement's outcome.

@@ -10,7 +10,9 @@ from lti_tool.cli.grades import grades
 from lti_tool.cli.learners import learner
 from lti_tool.cli.lti import keys
 from lti_tool.cli.platforms import platform
+from lti_tool.cli.purge import purge_command
 from lti_tool.cli.referentiels import referentiel
+from lti_tool.cli.rgpd import rgpd
 from lti_tool.cli.serving import demo, serve
 from lti_tool.cli.xapi import xapi
 from lti_tool.config import ConfigError, log_format
@@ -28,4 +30,7 @@ def main() -> None:
 
 
 for command in (db, serve, demo, referentiel, platform, keys, xapi, grades, files, learner):
+    main.add_command(command)
+# Retention and the register of processing (issue 13, GDPR).
+for command in (purge_command, rgpd):
     main.add_command(command)

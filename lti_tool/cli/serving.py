@@ -44,6 +44,7 @@ def _serve(
     threads: int,
     relay: bool = True,
     metrics_port: int | None = None,
+    purge: bool = True,
 ) -> None:
     from gunicorn.app.base import BaseApplication
     from prometheus_client import multiprocess, values
@@ -51,6 +52,7 @@ def _serve(
     from lti_tool import create_app
     from lti_tool.cli.access_log import AccessLogger, JsonAccessLogger
     from lti_tool.cli.grades import start_background_grades
+    from lti_tool.cli.purge import start_background_purge
     from lti_tool.cli.xapi import start_background_relay
 
     if values.ValueClass is values.MutexValue:
@@ -88,6 +90,9 @@ def _serve(
                 start_background_relay(settings, app.extensions["jalon.db"])
                 # Grades for the LMS likewise (claimed with a lease); needs no LRS.
                 start_background_grades(app)
+            if purge:
+                # Every worker wakes up; one purge runs at a time, about every ten minutes.
+                start_background_purge(app)
             return app
 
     _Server().run()
@@ -111,13 +116,26 @@ def _serve(
     default=None,
     help="Also serve /metrics without a token on 127.0.0.1 at this port.",
 )
+@click.option(
+    "--purge/--no-purge",
+    default=True,
+    show_default=True,
+    help="Purge what the retention settings no longer keep, in turn with the other "
+    "processes (or run `jalon purge` apart).",
+)
 def serve(
-    host: str, port: int, workers: int, threads: int, relay: bool, metrics_port: int | None
+    host: str,
+    port: int,
+    workers: int,
+    threads: int,
+    relay: bool,
+    metrics_port: int | None,
+    purge: bool,
 ) -> None:
     """Serve Jalon with gunicorn, for use behind a reverse proxy."""
     settings = settings_from_env()
     folder = metrics_folder(settings, port)
-    _serve(settings, folder, host, port, workers, threads, relay, metrics_port)
+    _serve(settings, folder, host, port, workers, threads, relay, metrics_port, purge)
 
 
 def _admin_token_source(settings: Settings) -> str:

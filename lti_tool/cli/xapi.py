@@ -139,6 +139,19 @@ def retry_dead_command() -> None:
     click.echo(f"{count} dead letters queued again")
 
 
+@xapi.command("review-dead")
+def review_dead_command() -> None:
+    """Mark every dead letter as reviewed (read them first: export --status dead).
+
+    A reviewed dead letter is purged JALON_RETENTION_OUTBOX_DAYS after its review; one not
+    reviewed never is.
+    """
+    settings = settings_from_env(serving=False)
+    with session_scope(settings) as session:
+        count = outbox.mark_reviewed(session, now=outbox.utcnow())
+    click.echo(f"{count} dead letters marked as reviewed")
+
+
 @xapi.command("export")
 @click.option(
     "--status",

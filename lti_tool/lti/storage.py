@@ -3,15 +3,15 @@
 Two implementations of one small interface: the ``lti_cache`` table (the default; its
 writes join the request's transaction, so a rejected launch leaves nothing behind) and
 Redis (``JALON_REDIS_URL``, shared by every app process). ``add`` is the atomic
-"add if absent" that makes a nonce single-use.
+"add if absent" that makes a nonce single-use. Expired rows of the table are deleted by
+the retention purge (:mod:`lti_tool.privacy.purge`, every few minutes in ``jalon serve``);
+until then they are ignored by reads and overwritten by adds.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
-import threading
-import time
 from typing import Protocol
 
 import sqlalchemy as sa
@@ -21,8 +21,6 @@ from sqlalchemy.orm import Session
 from lti_tool.db import utcnow
 from lti_tool.models import CacheEntry
 from xapi.prepared import Prepared
-
-PURGE_EVERY = 300.0
 
 
 class LtiStore(Protocol):
@@ -60,7 +58,6 @@ _GET_MANY = sa.select(TABLE.c.key, TABLE.c.value).where(
     TABLE.c.key.in_(sa.bindparam("keys", expanding=True)), TABLE.c.expires_at > _NOW
 )
 _DELETE = sa.delete(TABLE).where(TABLE.c.key == _KEY)
-_PURGE = sa.delete(TABLE).where(TABLE.c.expires_at <= _NOW)
 
 
 @functools.cache
@@ -123,24 +120,12 @@ class DatabaseStore:
     Statements are Core ones on the session's connection: same transaction, less overhead.
     """
 
-    _last_purge = 0.0
-    _purge_lock = threading.Lock()
-
     def __init__(self, session: Session) -> None:
         self.session = session
-
-    def _purge(self, now: dt.datetime) -> None:
-        """Delete expired entries, at most every few minutes per process."""
-        with self._purge_lock:
-            if time.monotonic() - DatabaseStore._last_purge < PURGE_EVERY:
-                return
-            DatabaseStore._last_purge = time.monotonic()
-        self.session.connection().execute(_PURGE, {"now": now})
 
     def add(self, key: str, value: str, ttl: int) -> bool:
         """Insert unless a live entry exists; concurrent adds wait for each other's commit."""
         now = utcnow()
-        self._purge(now)
         connection = self.session.connection()
         add, _ = _upserts(connection.dialect.name)
         parameters = {
@@ -179,7 +164,6 @@ class DatabaseStore:
         replaced, and the call would report ``key`` as taken.
         """
         now = utcnow()
-        self._purge(now)
         entry_key, value, entry_ttl = entry
         parameters = {
             "now": now,

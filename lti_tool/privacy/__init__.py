@@ -1,1 +1,1 @@
-"""A person's rights over what Jalon holds about them: access (export) and erasure."""
+"""Personal data: a person's rights (access, erasure), retention and its purge, the register."""

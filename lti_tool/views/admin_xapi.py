@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from flask import (
     Blueprint,
     Response,
+    abort,
     current_app,
     jsonify,
     redirect,
@@ -58,6 +59,7 @@ def journal() -> Response | str:
             pending=summary.pending,
             delivered=summary.delivered,
             dead=summary.dead,
+            unreviewed_dead=summary.unreviewed_dead,
             oldest_pending_seconds=age.total_seconds() if age is not None else None,
             lrs_endpoint=lrs.endpoint if lrs else None,
             statements=[
@@ -67,6 +69,7 @@ def journal() -> Response | str:
                     "attempts": e.attempts,
                     "created_at": e.created_at.isoformat(),
                     "last_error": e.last_error,
+                    "reviewed_at": e.reviewed_at.isoformat() if e.reviewed_at else None,
                     "statement": json.loads(e.body),
                 }
                 for e in entries
@@ -77,6 +80,8 @@ def journal() -> Response | str:
         summary=summary,
         oldest_age=format_timedelta(age, threshold=1) if age is not None else None,
         rows=[Row(e, format_datetime(e.created_at, "short"), _pretty(e.body)) for e in entries],
+        retention_days=current_app.config["JALON"].retention_outbox_days,
+        reviewed=request.args.get("examinees", type=int),
         status=status,
         statuses=list(outbox.Status),
         lrs_endpoint=lrs.endpoint if lrs else None,
@@ -90,6 +95,20 @@ def retry_dead() -> Response:
     """Queue every dead letter again; the relay sends them on its next pass."""
     count = outbox.retry_dead(db_session(), now=utcnow())
     return redirect(url_for(".journal", relances=count))
+
+
+@blueprint.post("/examiner")
+@admin_required
+def review_dead() -> Response:
+    """Acknowledge the dead letters the page showed; the purge may remove them after the retention.
+
+    Only up to the newest dead letter the page knew of: one that died since stays unreviewed.
+    """
+    up_to = request.form.get("jusqu_a", type=int)
+    if up_to is None:
+        abort(400)
+    count = outbox.mark_reviewed(db_session(), now=utcnow(), up_to_id=up_to)
+    return redirect(url_for(".journal", examinees=count))
 
 
 def _pretty(body: str) -> str:

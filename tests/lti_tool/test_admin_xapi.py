@@ -231,3 +231,64 @@ def test_item8_the_admin_index_passes_axe_core(
         "/lti/installation",
     ]
     assert_accessible(chromium, f"/admin/?lang={lang}")
+
+
+def _reviewed(database: Database) -> dict[str, bool]:
+    with database.session() as session:
+        return {e.statement_id: e.reviewed_at is not None for e in outbox.iter_entries(session)}
+
+
+def test_reviewing_dead_letters_acknowledges_those_the_page_showed(
+    admin_app: Flask, clean_database: Database, records: list[SerializedStatement]
+) -> None:
+    client = _signed_in(admin_app)
+    page = client.get("/admin/xapi/").get_data(as_text=True)
+    assert re.search(r"<dt>Lettres mortes non examinées</dt>\s*<dd>1</dd>", html.unescape(page))
+    assert "une lettre morte non examinée n’est jamais supprimée" in html.unescape(page)
+    # The LRS refuses another statement after the page was drawn.
+    with clean_database.session() as session:
+        session.execute(
+            sa.update(outbox.outbox)
+            .where(outbox.outbox.c.statement_id == records[3].id)
+            .values(status=Status.DEAD.value, last_error=LRS_ANSWER)
+        )
+    response = client.post(
+        "/admin/xapi/examiner",
+        data={
+            "csrf_token": _csrf(page),
+            "jusqu_a": re.search(r'name="jusqu_a" value="(\d+)"', page)[1],
+        },  # type: ignore[index]
+    )
+    assert response.headers["Location"] == "/admin/xapi/?examinees=1"
+    assert _reviewed(clean_database) == {
+        records[0].id: False,
+        records[1].id: True,
+        records[2].id: False,
+        records[3].id: False,  # died after the page: not acknowledged unseen
+    }
+    after = html.unescape(client.get(response.headers["Location"]).get_data(as_text=True))
+    assert "Lettres mortes marquées comme examinées : 1." in after
+    assert re.search(r"<dt>Lettres mortes non examinées</dt>\s*<dd>1</dd>", after)
+    # Retrying a reviewed dead letter clears its review: if it dies again, it is new.
+    client.post("/admin/xapi/relancer", data={"csrf_token": _csrf(after)})
+    assert not any(_reviewed(clean_database).values())
+
+
+def test_reviewing_without_a_csrf_token_changes_nothing(
+    admin_app: Flask, clean_database: Database, records: list[SerializedStatement]
+) -> None:
+    response = _signed_in(admin_app).post("/admin/xapi/examiner", data={"jusqu_a": "999"})
+    assert response.status_code == 400
+    assert not any(_reviewed(clean_database).values())
+
+
+def test_the_review_in_english_and_as_json(
+    admin_app: Flask, records: list[SerializedStatement]
+) -> None:
+    client = _signed_in(admin_app)
+    page = html.unescape(client.get("/admin/xapi/?lang=en").get_data(as_text=True))
+    assert "Mark the dead letters as reviewed" in page
+    assert "a dead letter nobody reviewed is never deleted" in page
+    answer = client.get("/admin/xapi/?format=json").get_json()
+    assert answer["unreviewed_dead"] == 1
+    assert answer["statements"][2]["reviewed_at"] is None

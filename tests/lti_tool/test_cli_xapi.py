@@ -248,3 +248,17 @@ def test_without_an_lrs_no_background_relay_runs(
 )
 def test_ages_read_like_a_person_would_say_them(seconds: int, text: str) -> None:
     assert format_age(dt.timedelta(seconds=seconds)) == text
+
+
+def test_review_dead_marks_dead_letters_reviewed(
+    env: dict[str, str], clean_database: Database
+) -> None:
+    records = statements(2)
+    _enqueue(clean_database, records)
+    _bury(clean_database, records[0].id)
+    run = CliRunner(env=env)
+    result = run.invoke(xapi, ["review-dead"])
+    assert result.output == "1 dead letters marked as reviewed\n"
+    with clean_database.session() as session:
+        assert outbox.summary(session).unreviewed_dead == 0
+    assert run.invoke(xapi, ["review-dead"]).output == "0 dead letters marked as reviewed\n"
