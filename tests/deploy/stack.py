@@ -9,6 +9,9 @@ nginx and N ``jalon serve`` (the real CLI) on one PostgreSQL database and one Re
         requests.get(f"{stack.base_url}/healthz", verify=stack.ca_file)
         requests.get(f"{stack.instances[1].url}/healthz")  # one app server, no proxy
 
+A ``requests.Session`` needs ``trust_env = False`` for its ``verify`` to hold: otherwise
+``REQUESTS_CA_BUNDLE``, when set, replaces it.
+
 The tests in this folder and ``bench/scale.py`` use it. Nothing listens beyond 127.0.0.1
 except nginx, which binds the ports given on all addresses, as the shipped site does.
 """
@@ -176,12 +179,17 @@ class Stack:
         server_name: str = "localhost",
         upload_max_mb: int = 20,
         env: Mapping[str, str] | None = None,
+        secret_key: str | None = None,
+        relays: int = 0,
+        grade_senders: int = 0,
     ) -> None:
         """Describe the stack; nothing starts before ``start()`` or ``with``.
 
         ``lrs`` is (endpoint, username, password); ``relay`` lets each app server's workers
         deliver statements and grades (``--relay``); ports are ``first_port`` (https),
-        the next (http), then one per instance — free ports when not given.
+        the next (http), then one per instance — free ports when not given. ``relays`` and
+        ``grade_senders`` start that many ``jalon xapi relay`` and ``jalon grades send``
+        workers beside them (as the systemd units do); ``secret_key`` is shared by all.
         """
         self.folder = Path(folder)
         self.database_url = database_url
@@ -192,9 +200,12 @@ class Stack:
         self.server_name = server_name
         self.upload_max_mb = upload_max_mb
         self.env = dict(env or {})
-        self.secret_key = secrets.token_urlsafe(32)
+        self.secret_key = secret_key or secrets.token_urlsafe(32)
         self.admin_token = secrets.token_urlsafe(24)
         self.nginx: subprocess.Popen[bytes] | None = None
+        self.workers_wanted = {"xapi-relay": relays, "grades-send": grade_senders}
+        # The `jalon xapi relay` and `jalon grades send` processes, by log file.
+        self.background: dict[Path, subprocess.Popen[bytes]] = {}
         ports = self._ports(2 + instances)
         self.https_port, self.http_port = ports[0], ports[1]
         self.instances = [
@@ -225,8 +236,8 @@ class Stack:
 
     @property
     def client_max_body(self) -> str:
-        """Return nginx's body limit: the largest upload plus 2 MB of form (docs/deploy.md)."""
-        return f"{self.upload_max_mb + 2}m"
+        """Return nginx's body limit: 1 MB over the app's own (docs/deploy.md)."""
+        return client_max_body(self.upload_max_mb)
 
     def app_env(self) -> dict[str, str]:
         """Return the environment of every Jalon process: the system's, then the stack's."""
@@ -288,6 +299,10 @@ class Stack:
         self.jalon("db", "upgrade")
         for instance in self.instances:
             instance.process = self._serve(instance)
+        for kind, count in self.workers_wanted.items():
+            for index in range(count):
+                log = self.folder / f"{kind}-{index}.log"
+                self.background[log] = self._spawn(kind.split("-"), log)
         self.nginx = self._start_nginx()
         for instance in self.instances:
             self._wait(f"{instance.url}/healthz", instance.process, instance.log)
@@ -295,7 +310,6 @@ class Stack:
 
     def _serve(self, instance: Instance) -> subprocess.Popen[bytes]:
         command = [
-            *jalon_command(),
             "serve",
             "--host=127.0.0.1",
             f"--port={instance.port}",
@@ -303,9 +317,12 @@ class Stack:
             f"--threads={self.threads}",
             "--relay" if self.relay else "--no-relay",
         ]
-        with instance.log.open("ab") as log:
+        return self._spawn(command, instance.log)
+
+    def _spawn(self, args: Sequence[str], log_file: Path) -> subprocess.Popen[bytes]:
+        with log_file.open("ab") as log:
             return subprocess.Popen(
-                command, env=self.app_env(), stdout=log, stderr=subprocess.STDOUT
+                [*jalon_command(), *args], env=self.app_env(), stdout=log, stderr=subprocess.STDOUT
             )
 
     def _start_nginx(self) -> subprocess.Popen[bytes]:
@@ -354,16 +371,17 @@ class Stack:
         raise StackError(f"{url} did not answer within 60 s:\n{tail(log)}")
 
     def stop(self) -> None:
-        """Stop nginx (gracefully), then every app server (SIGTERM: gunicorn finishes)."""
+        """Stop nginx (gracefully) and every Jalon process (SIGTERM: each finishes its work)."""
         processes: Sequence[subprocess.Popen[bytes] | None] = [
             self.nginx,
             *(i.process for i in self.instances),
+            *self.background.values(),
         ]
         if self.nginx is not None and self.nginx.poll() is None:
             self.nginx.send_signal(signal.SIGQUIT)
-        for instance in self.instances:
-            if instance.process is not None and instance.process.poll() is None:
-                instance.process.send_signal(signal.SIGTERM)
+        for process in processes[1:]:
+            if process is not None and process.poll() is None:
+                process.send_signal(signal.SIGTERM)
         for process in processes:
             if process is None:
                 continue
@@ -373,8 +391,18 @@ class Stack:
                 process.kill()
                 process.wait()
         self.nginx = None
+        self.background.clear()
         for instance in self.instances:
             instance.process = None
+
+
+def client_max_body(upload_max_mb: int) -> str:
+    """Return ``JALON_CLIENT_MAX_BODY`` for ``JALON_UPLOAD_MAX_MB``, as docs/deploy.md says.
+
+    The app refuses a body over max(16, upload + 1) MB with a page that names the limit;
+    nginx stops only what is larger still (1 MB more), so learners see the app's page.
+    """
+    return f"{max(16, upload_max_mb + 1) + 1}m"
 
 
 def jalon_command() -> list[str]:
