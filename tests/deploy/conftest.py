@@ -2,9 +2,9 @@
 
 These tests always run on PostgreSQL and Redis, in both passes of ``.ci/run`` (SQLite and
 PostgreSQL): a deployment is what they test, and several app servers need both. They use a
-database of their own, ``<the suite's database>_deploy`` (``test_deploy`` in CI), created
-when missing and emptied (migrations down to base) before the stack starts, so they never
-touch the ``test`` database the rest of the suite empties as it goes.
+database of their own, ``<the suite's database>_deploy`` (``test_deploy`` in CI), dropped
+and created again before the stack starts (whose first step is ``jalon db upgrade``), so
+they never touch the ``test`` database the rest of the suite empties as it goes.
 
 Settings: ``JALON_TEST_DEPLOY_DATABASE_URL`` (the whole URL), ``JALON_TEST_REDIS_URL``,
 ``JALON_TEST_DEPLOY_PORT`` (first of the ports to use; free ports otherwise).
@@ -19,7 +19,6 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from lti_tool import migrations
 from lti_tool.db import Database
 from tests.deploy.lms import TestLms
 from tests.deploy.stack import NGINX, Stack
@@ -45,34 +44,28 @@ def deploy_database_url() -> str:
     return suite.set(database=f"{suite.database}_deploy").render_as_string(hide_password=False)
 
 
-def create_database(url: str) -> None:
-    """Create the database of ``url`` if it does not exist (skip when PostgreSQL is away)."""
+def new_database(url: str) -> None:
+    """Drop the database of ``url`` if it exists, and create it (skip without PostgreSQL)."""
     target = sa.engine.make_url(url)
     admin = sa.create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as connection:
-            exists = connection.scalar(
-                sa.text("SELECT 1 FROM pg_database WHERE datname = :name"),
-                {"name": target.database},
-            )
-            if not exists:
-                connection.execute(sa.text(f'CREATE DATABASE "{target.database}"'))
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
+            connection.execute(sa.text(f'CREATE DATABASE "{target.database}"'))
     except sa.exc.OperationalError:
         missing(f"PostgreSQL is not reachable at {target.host}:{target.port}")
     finally:
         admin.dispose()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def database_url() -> str:
     url = deploy_database_url()
-    create_database(url)
-    migrations.downgrade(url, "base")  # what an earlier run left
-    migrations.upgrade(url)
+    new_database(url)  # whatever an earlier run left
     return url
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def redis_url() -> Iterator[str]:
     redis = pytest.importorskip("redis")
     url = os.environ.get("JALON_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -90,11 +83,11 @@ def redis_url() -> Iterator[str]:
         client.close()
 
 
-@pytest.fixture(scope="module")
-def lms(database_url: str) -> Iterator[TestLms]:
+@pytest.fixture(scope="package")
+def lms(stack: Stack) -> Iterator[TestLms]:
     """A Moodle on 127.0.0.1 (key set, token, gradebook), registered in Jalon's database."""
     with TestLms.running() as lms:
-        database = Database(database_url)
+        database = Database(stack.database_url)
         with database.session() as session:
             lms.platform.register(session)
         database.engine.dispose()
@@ -107,9 +100,9 @@ def first_port(offset: int = 0) -> int | None:
     return int(given) + offset if given else None
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def stack(
-    tmp_path_factory: pytest.TempPathFactory, database_url: str, redis_url: str, lms: TestLms
+    tmp_path_factory: pytest.TempPathFactory, database_url: str, redis_url: str
 ) -> Iterator[Stack]:
     """nginx with the shipped site in front of two ``jalon serve`` (1 worker × 4 threads)."""
     if NGINX is None:

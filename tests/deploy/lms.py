@@ -96,12 +96,17 @@ class HttpsBrowser:
         params = lms.platform.login_params(target_link_uri=f"{self.base_url}/lti/launch")
         return self.http.post(f"{self.base_url}/lti/login", data=params, allow_redirects=False)
 
-    def launch(self, lms: TestLms, role: str = "learner") -> Launched:
-        """Run login → platform → launch through the proxy; return the 303 landing."""
+    def launch(self, lms: TestLms, role: str = "learner", sub: str | None = None) -> Launched:
+        """Run login → platform → launch through the proxy; return the 303 landing.
+
+        ``sub`` names another person than the role's usual one.
+        """
         login = self.login(lms)
         assert login.status_code == 302, login.text
         query = dict(parse_qsl(urlsplit(login.headers["Location"]).query))
         claims = lms.claims(query["nonce"], role, f"{self.base_url}/lti/launch")
+        if sub is not None:
+            claims["sub"] = sub
         token = lms.platform.sign(claims)
         cookies = dict(self.http.cookies.items())
         landing = self.http.post(
