@@ -12,8 +12,9 @@ nginx and N ``jalon serve`` (the real CLI) on one PostgreSQL database and one Re
 A ``requests.Session`` needs ``trust_env = False`` for its ``verify`` to hold: otherwise
 ``REQUESTS_CA_BUNDLE``, when set, replaces it.
 
-The tests in this folder and ``bench/scale.py`` use it. Nothing listens beyond 127.0.0.1
-except nginx, which binds the ports given on all addresses, as the shipped site does.
+The tests in this folder and ``bench/scale.py`` use it. Every process listens on 127.0.0.1
+only: the one change made to the shipped site is its ``listen`` lines narrowed to it
+(``on_loopback``).
 """
 
 from __future__ import annotations
@@ -83,6 +84,15 @@ def render_site(values: Mapping[str, str], site: Path = SITE) -> str:
         return values[name]
 
     return _PLACEHOLDER.sub(_value, site.read_text())
+
+
+_LISTEN = re.compile(r"^(\s*listen) (\d+)", re.MULTILINE)
+_LISTEN_IPV6 = re.compile(r"^\s*listen \[::\]:.*\n", re.MULTILINE)
+
+
+def on_loopback(site: str) -> str:
+    """Return the rendered site listening on 127.0.0.1 only (not on every address)."""
+    return _LISTEN.sub(r"\1 127.0.0.1:\2", _LISTEN_IPV6.sub("", site))
 
 
 def self_signed(folder: Path, name: str) -> tuple[Path, Path]:
@@ -334,18 +344,20 @@ class Stack:
         upstream = " ".join(f"server 127.0.0.1:{i.port};" for i in self.instances)
         site = self.folder / "jalon.conf"
         site.write_text(
-            render_site(
-                {
-                    "JALON_SERVER_NAME": self.server_name,
-                    "JALON_HTTPS_PORT": str(self.https_port),
-                    "JALON_HTTP_PORT": str(self.http_port),
-                    "JALON_TLS_CERTIFICATE": str(cert),
-                    "JALON_TLS_CERTIFICATE_KEY": str(key),
-                    "JALON_STATIC_ROOT": str(STATIC_ROOT),
-                    "JALON_UPSTREAM_SERVERS": upstream,
-                    "JALON_CLIENT_MAX_BODY": self.client_max_body,
-                    "JALON_NGINX_LOG_DIR": str(logs),
-                }
+            on_loopback(
+                render_site(
+                    {
+                        "JALON_SERVER_NAME": self.server_name,
+                        "JALON_HTTPS_PORT": str(self.https_port),
+                        "JALON_HTTP_PORT": str(self.http_port),
+                        "JALON_TLS_CERTIFICATE": str(cert),
+                        "JALON_TLS_CERTIFICATE_KEY": str(key),
+                        "JALON_STATIC_ROOT": str(STATIC_ROOT),
+                        "JALON_UPSTREAM_SERVERS": upstream,
+                        "JALON_CLIENT_MAX_BODY": self.client_max_body,
+                        "JALON_NGINX_LOG_DIR": str(logs),
+                    }
+                )
             )
         )
         main = self.folder / "nginx.conf"
