@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 import sqlalchemy as sa
@@ -26,7 +27,7 @@ from tests.deploy.stack import NGINX, Stack
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/"
 
 
-def missing(what: str) -> None:
+def missing(what: str) -> NoReturn:
     """Skip, naming what is missing; in CI, fail: CI must provide it."""
     if os.environ.get("CI"):
         pytest.fail(f"{what} (CI must provide it: .ci/run)")
