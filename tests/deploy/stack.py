@@ -30,7 +30,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -317,6 +317,19 @@ class Stack:
         for instance in self.instances:
             self._wait(f"{instance.url}/healthz", instance.process, instance.log)
         self._wait(f"{self.base_url}/healthz", self.nginx, self.folder / "error.log")
+
+    def restart(self, instance: Instance, *, before: Callable[[], None] | None = None) -> None:
+        """Stop one app server (SIGTERM), run ``before``, start it again, wait until it answers.
+
+        What an upgrade does to each ``jalon@<port>`` in turn (docs/deploy.md).
+        """
+        if instance.process is not None and instance.process.poll() is None:
+            instance.process.send_signal(signal.SIGTERM)
+            instance.process.wait(30)
+        if before is not None:
+            before()
+        instance.process = self._serve(instance)
+        self._wait(f"{instance.url}/healthz", instance.process, instance.log)
 
     def _serve(self, instance: Instance) -> subprocess.Popen[bytes]:
         command = [

@@ -198,6 +198,21 @@ def test_a_launch_replayed_to_the_other_app_server_is_refused(
         assert "LTI_NONCE_REPLAYED" in replay.text
 
 
+def test_one_app_server_restarting_the_other_serves_everything(
+    stack: Stack, browser: HttpsBrowser, lms: TestLms
+) -> None:
+    answers: list[int] = []
+
+    def while_it_is_down() -> None:
+        for _ in range(6):
+            answers.append(browser.get("/healthz").status_code)
+        answers.append(browser.login(lms).status_code)
+        answers.append(browser.launch(lms, "learner").landing.status_code)
+
+    stack.restart(stack.instances[0], before=while_it_is_down)
+    assert answers == [200] * 6 + [302, 303]
+
+
 def test_the_uploads_stay_in_the_instance_folder_owner_only(stack: Stack) -> None:
     stored = [p for p in (stack.instance_path / "uploads").rglob("*") if p.is_file()]
     assert any(p.read_bytes() == REPORT for p in stored)
