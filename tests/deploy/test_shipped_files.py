@@ -171,3 +171,20 @@ def test_the_environment_example_is_what_the_units_and_settings_read(tmp_path: P
     assert settings.redis_url == "redis://127.0.0.1:6379/0"
     assert settings.lrs is not None
     assert settings.upload_max_bytes == 20 * 1024 * 1024
+
+
+def test_the_environment_example_reads_the_same_in_sh_as_in_systemd() -> None:
+    # The wrapper of docs/deploy.md sources the file with sh; systemd parses it itself.
+    example = DEPLOY / "jalon.env.example"
+    done = subprocess.run(
+        ["sh", "-c", 'set -a; . "$1"; env', "sh", str(example)],  # noqa: S607
+        env={"PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    sourced = dict(
+        line.split("=", 1) for line in done.stdout.splitlines() if line.startswith("JALON_")
+    )
+    text = example.read_text()
+    assert sourced == dict(re.findall(r"^(JALON_\w+)=(.*)$", text, re.MULTILINE))
