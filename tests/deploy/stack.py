@@ -100,8 +100,13 @@ def self_signed(folder: Path, name: str) -> tuple[Path, Path]:
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
     now = dt.datetime.now(dt.UTC)
-    names: list[x509.GeneralName] = [x509.DNSName(name), x509.DNSName("localhost")]
+    names: list[x509.GeneralName] = [x509.DNSName("localhost")]
     names.append(x509.IPAddress(ipaddress.ip_address("127.0.0.1")))
+    try:
+        address = x509.IPAddress(ipaddress.ip_address(name))
+        names.extend([] if address in names else [address])
+    except ValueError:
+        names.extend([] if name == "localhost" else [x509.DNSName(name)])
     certificate = (
         x509.CertificateBuilder()
         .subject_name(subject)
@@ -186,7 +191,7 @@ class Stack:
         lrs: tuple[str, str, str] | None = None,
         relay: bool = False,
         first_port: int | None = None,
-        server_name: str = "localhost",
+        server_name: str = "127.0.0.1",
         upload_max_mb: int = 20,
         env: Mapping[str, str] | None = None,
         secret_key: str | None = None,
@@ -231,7 +236,11 @@ class Stack:
 
     @property
     def base_url(self) -> str:
-        """Return the public address, through nginx: ``https://<server name>:<port>``."""
+        """Return the public address, through nginx: ``https://<server name>:<port>``.
+
+        The server name is 127.0.0.1 unless told otherwise: ``localhost`` would make clients
+        try ::1 first, where nothing of the stack listens.
+        """
         return f"https://{self.server_name}:{self.https_port}"
 
     @property

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from tests.deploy.conftest import first_port, missing, new_database
 from tests.deploy.lms import HttpsBrowser, TestLms, hidden_fields
-from tests.deploy.stack import Stack
+from tests.deploy.stack import Stack, tail
 
 LEARNER = "2001"  # not the other tests' learner, whose work is evaluated there
 REPORT = b"%PDF-1.4\n" + b"rapport de stage " * 4000
@@ -121,7 +121,7 @@ def _drill(tmp_path: Path, before: Stack, restored: str, redis_url: str, lms: Te
     ) as after:
         browser = HttpsBrowser(after.base_url, after.ca_file)
         seen_after = _what_a_learner_sees(browser, lms)
-        assert seen_after == seen_before
+        assert seen_after == seen_before, tail(after.instances[0].log)
         assert seen_after[1] == REPORT
         # The same tool keys (platforms keep verifying) and the same registrations.
         assert browser.get("/lti/jwks").json() == jwks_before
