@@ -22,7 +22,8 @@ import sqlalchemy as sa
 
 from lti_tool.db import Database
 from tests.deploy.lms import TestLms
-from tests.deploy.stack import NGINX, Stack
+from tests.deploy.nginx import NGINX
+from tests.deploy.stack import Stack
 
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/"
 

@@ -12,168 +12,38 @@ nginx and N ``jalon serve`` (the real CLI) on one PostgreSQL database and one Re
 A ``requests.Session`` needs ``trust_env = False`` for its ``verify`` to hold: otherwise
 ``REQUESTS_CA_BUNDLE``, when set, replaces it.
 
-The tests in this folder and ``bench/scale.py`` use it. Every process listens on 127.0.0.1
+The tests in this folder and ``bench/scale.py`` use it; ``nginx.py`` renders the site and
+``processes.py`` runs and waits for each process. Every process listens on 127.0.0.1
 only: the one change made to the shipped site is its ``listen`` lines narrowed to it
 (``on_loopback``).
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import ipaddress
 import os
-import re
 import secrets
-import shutil
 import signal
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-import requests
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
-
-import lti_tool
-
-REPO = Path(__file__).resolve().parents[2]
-SITE = REPO / "deploy" / "nginx" / "jalon.conf"
-# The placeholders of the shipped site, exactly: docs/deploy.md names the same list.
-PLACEHOLDERS = (
-    "JALON_SERVER_NAME",
-    "JALON_HTTPS_PORT",
-    "JALON_HTTP_PORT",
-    "JALON_TLS_CERTIFICATE",
-    "JALON_TLS_CERTIFICATE_KEY",
-    "JALON_STATIC_ROOT",
-    "JALON_UPSTREAM_SERVERS",
-    "JALON_CLIENT_MAX_BODY",
-    "JALON_NGINX_LOG_DIR",
+from tests.deploy.nginx import (
+    NGINX,
+    STATIC_ROOT,
+    client_max_body,
+    main_config,
+    on_loopback,
+    render_site,
+    self_signed,
 )
-STATIC_ROOT = Path(lti_tool.__file__).resolve().parent / "static"
-NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
-MIME_TYPES = Path("/etc/nginx/mime.types")
-_PLACEHOLDER = re.compile(r"\$\{(JALON_[A-Z_]+)\}")
-
-
-class StackError(RuntimeError):
-    """A process of the stack did not start; the message holds the end of its log."""
-
-
-def render_site(values: Mapping[str, str], site: Path = SITE) -> str:
-    """Return the site file with its placeholders filled, as the documented envsubst does.
-
-    Only the listed placeholders are replaced (nginx's own ``$host`` and the like stay);
-    a placeholder the file uses but ``values`` lacks is an error, not an empty string.
-    """
-    missing = [name for name in PLACEHOLDERS if name not in values]
-    if missing:
-        raise KeyError(f"no value for {', '.join(missing)}")
-
-    def _value(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name not in PLACEHOLDERS:
-            raise KeyError(f"{site} uses an undocumented placeholder {name}")
-        return values[name]
-
-    return _PLACEHOLDER.sub(_value, site.read_text())
-
-
-_LISTEN = re.compile(r"^(\s*listen) (\d+)", re.MULTILINE)
-_LISTEN_IPV6 = re.compile(r"^\s*listen \[::\]:.*\n", re.MULTILINE)
-
-
-def on_loopback(site: str) -> str:
-    """Return the rendered site listening on 127.0.0.1 only (not on every address)."""
-    return _LISTEN.sub(r"\1 127.0.0.1:\2", _LISTEN_IPV6.sub("", site))
-
-
-def self_signed(folder: Path, name: str) -> tuple[Path, Path]:
-    """Write a certificate for ``name``, localhost and 127.0.0.1, and its key; return both."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = dt.datetime.now(dt.UTC)
-    names: list[x509.GeneralName] = [x509.DNSName("localhost")]
-    names.append(x509.IPAddress(ipaddress.ip_address("127.0.0.1")))
-    try:
-        address = x509.IPAddress(ipaddress.ip_address(name))
-        names.extend([] if address in names else [address])
-    except ValueError:
-        names.extend([] if name == "localhost" else [x509.DNSName(name)])
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=2))
-        .add_extension(x509.SubjectAlternativeName(names), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_file, key_file = folder / "tls.crt", folder / "tls.key"
-    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    key_file.chmod(0o600)
-    return cert_file, key_file
-
-
-def free_port() -> int:
-    """Return a port of 127.0.0.1 nobody listens on now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _main_config(folder: Path, site: Path) -> str:
-    """Return nginx's main configuration around the site: everything in ``folder``."""
-    user = "" if os.geteuid() != 0 else "user root;\n"  # workers read the test's files
-    temp = "\n".join(
-        f"  {kind}_temp_path {folder / kind};" for kind in ("client_body", "proxy", "fastcgi")
-    )
-    return f"""{user}worker_processes 1;
-daemon off;
-pid {folder / "nginx.pid"};
-error_log {folder / "error.log"} notice;
-events {{ worker_connections 512; }}
-http {{
-  include {MIME_TYPES};
-  default_type application/octet-stream;
-  sendfile on;
-{temp}
-  uwsgi_temp_path {folder / "uwsgi"};
-  scgi_temp_path {folder / "scgi"};
-  include {site};
-}}
-"""
-
-
-@dataclass
-class Instance:
-    """One ``jalon serve``: its port, process and log file."""
-
-    port: int
-    log: Path
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        """Return the instance's own address, without the proxy (plain http)."""
-        return f"http://127.0.0.1:{self.port}"
+from tests.deploy.processes import (
+    Instance,
+    StackError,
+    free_port,
+    jalon_command,
+    wait_until_answering,
+)
 
 
 class Stack:
@@ -324,8 +194,12 @@ class Stack:
                 self.background[log] = self._spawn(kind.split("-"), log)
         self.nginx = self._start_nginx()
         for instance in self.instances:
-            self._wait(f"{instance.url}/healthz", instance.process, instance.log)
-        self._wait(f"{self.base_url}/healthz", self.nginx, self.folder / "error.log")
+            wait_until_answering(
+                f"{instance.url}/healthz", instance.process, instance.log, self.ca_file
+            )
+        wait_until_answering(
+            f"{self.base_url}/healthz", self.nginx, self.folder / "error.log", self.ca_file
+        )
 
     def restart(self, instance: Instance, *, before: Callable[[], None] | None = None) -> None:
         """Stop one app server (SIGTERM), run ``before``, start it again, wait until it answers.
@@ -338,7 +212,9 @@ class Stack:
         if before is not None:
             before()
         instance.process = self._serve(instance)
-        self._wait(f"{instance.url}/healthz", instance.process, instance.log)
+        wait_until_answering(
+            f"{instance.url}/healthz", instance.process, instance.log, self.ca_file
+        )
 
     def _serve(self, instance: Instance) -> subprocess.Popen[bytes]:
         command = [
@@ -383,26 +259,13 @@ class Stack:
             )
         )
         main = self.folder / "nginx.conf"
-        main.write_text(_main_config(self.folder, site))
+        main.write_text(main_config(self.folder, site))
         command = [str(NGINX), "-p", str(self.folder), "-c", str(main), "-e", "stderr"]
         test = subprocess.run([*command, "-t"], capture_output=True, text=True, check=False)
         if test.returncode != 0:
             raise StackError(f"nginx -t refused the configuration:\n{test.stderr}")
         with (self.folder / "nginx.out").open("ab") as log:
             return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-
-    def _wait(self, url: str, process: subprocess.Popen[bytes] | None, log: Path) -> None:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if process is not None and process.poll() is not None:
-                raise StackError(f"{url}: the process ended ({process.returncode}):\n{tail(log)}")
-            try:
-                if requests.get(url, timeout=2, verify=self.ca_file).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.2)
-        raise StackError(f"{url} did not answer within 60 s:\n{tail(log)}")
 
     def stop(self) -> None:
         """Stop nginx (gracefully) and every Jalon process (SIGTERM: each finishes its work)."""
@@ -428,27 +291,3 @@ class Stack:
         self.background.clear()
         for instance in self.instances:
             instance.process = None
-
-
-def client_max_body(upload_max_mb: int) -> str:
-    """Return ``JALON_CLIENT_MAX_BODY`` for ``JALON_UPLOAD_MAX_MB``, as docs/deploy.md says.
-
-    The app refuses a body over max(16, upload + 1) MB with a page that names the limit;
-    nginx stops only what is larger still (1 MB more), so learners see the app's page.
-    """
-    return f"{max(16, upload_max_mb + 1) + 1}m"
-
-
-def jalon_command() -> list[str]:
-    """Return the installed ``jalon`` script of this interpreter's environment."""
-    script = Path(sys.executable).parent / "jalon"
-    if script.exists():
-        return [str(script)]
-    return [sys.executable, "-c", "from lti_tool.cli import main; main()"]
-
-
-def tail(path: Path, lines: int = 30) -> str:
-    """Return the last lines of a log file (nothing when it does not exist)."""
-    if not path.exists():
-        return ""
-    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])

@@ -14,7 +14,8 @@ import pytest
 import requests
 
 from tests.deploy.lms import HttpsBrowser, Launched, TestLms, all_criteria_met, hidden_fields
-from tests.deploy.stack import STATIC_ROOT, Stack
+from tests.deploy.nginx import STATIC_ROOT
+from tests.deploy.stack import Stack
 
 HSTS = "max-age=63072000"
 REPORT = b"%PDF-1.4\n" + bytes(range(256)) * 1200  # 300 kB: past nginx's memory buffer

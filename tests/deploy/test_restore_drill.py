@@ -18,7 +18,8 @@ import sqlalchemy as sa
 
 from tests.deploy.conftest import first_port, missing, new_database
 from tests.deploy.lms import HttpsBrowser, TestLms, hidden_fields
-from tests.deploy.stack import Stack, tail
+from tests.deploy.processes import tail
+from tests.deploy.stack import Stack
 
 LEARNER = "2001"  # not the other tests' learner, whose work is evaluated there
 REPORT = b"%PDF-1.4\n" + b"rapport de stage " * 4000

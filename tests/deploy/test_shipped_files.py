@@ -15,7 +15,7 @@ from lti_tool.cli.serving import serve
 from lti_tool.cli.xapi import relay_command
 from lti_tool.config import ConfigError, Settings
 from tests.deploy.conftest import missing
-from tests.deploy.stack import NGINX, PLACEHOLDERS, REPO, SITE, render_site, self_signed
+from tests.deploy.nginx import NGINX, PLACEHOLDERS, REPO, SITE, render_site, self_signed
 
 DEPLOY = REPO / "deploy"
 UNITS = DEPLOY / "systemd"
