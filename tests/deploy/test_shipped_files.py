@@ -142,6 +142,18 @@ def test_systemd_analyze_verify_accepts_the_units(tmp_path: Path) -> None:
     )
     assert checked.returncode == 0, checked.stderr
     assert checked.stdout + checked.stderr == ""
+    # The hardening, as systemd rates it (0 best, 10 worst): docs/deploy.md says 1.5.
+    for name in names[:3]:
+        rated = subprocess.run(
+            ["systemd-analyze", "security", "--offline=true", name],  # noqa: S607
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        level = re.search(r"Overall exposure level for \S+: ([\d.]+)", rated.stdout)
+        assert level, rated.stdout + rated.stderr
+        assert float(level.group(1)) <= 1.5, rated.stdout
 
 
 def _example() -> dict[str, str]:
