@@ -37,8 +37,13 @@ def _app_logged(stack: Stack, request_id: str) -> bool:
 
 def _served_by(stack: Stack, request_id: str) -> str:
     """Return the app server nginx sent a request to (its access log's upstream address)."""
-    log = (stack.folder / "nginx-logs" / "jalon.access.log").read_text()
-    line = next(line for line in log.splitlines() if line.endswith(request_id))
+    log = stack.folder / "nginx-logs" / "jalon.access.log"
+    deadline = time.monotonic() + 5
+    # nginx writes the line once the answer is sent: the client may read it first.
+    while not (lines := [x for x in log.read_text().splitlines() if x.endswith(request_id)]):
+        assert time.monotonic() < deadline, f"{request_id} is not in nginx's access log"
+        time.sleep(0.1)
+    line = lines[0]
     address = re.search(r"(127\.0\.0\.1:\d+) [\d.]+ \"", line)
     assert address, line
     return address.group(1)
