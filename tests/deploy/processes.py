@@ -23,6 +23,18 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def port_is_free(port: int) -> bool:
+    """Tell whether nothing listens on 127.0.0.1:``port`` (nor on every address)."""
+    with socket.socket() as probe:
+        # As nginx and gunicorn bind: connections of a stack just stopped do not count.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
 @dataclass
 class Instance:
     """One ``jalon serve``: its port, process and log file."""

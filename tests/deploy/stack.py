@@ -42,6 +42,7 @@ from tests.deploy.processes import (
     StackError,
     free_port,
     jalon_command,
+    port_is_free,
     wait_until_answering,
 )
 
@@ -91,7 +92,7 @@ class Stack:
         self.workers_wanted = {"xapi-relay": relays, "grades-send": grade_senders}
         # The `jalon xapi relay` and `jalon grades send` processes, by log file.
         self.background: dict[Path, subprocess.Popen[bytes]] = {}
-        ports = self._ports(2 + instances)
+        self.ports = ports = self._ports(2 + instances)
         self.https_port, self.http_port = ports[0], ports[1]
         self.instances = [
             Instance(port, self.folder / f"jalon-{index}.log")
@@ -184,6 +185,10 @@ class Stack:
         """Migrate, start the app servers and nginx, and wait until each answers."""
         if NGINX is None:
             raise StackError("nginx is not installed (Debian: apt-get install nginx)")
+        taken = [p for p in self.ports if not port_is_free(p)]
+        if taken:
+            # Otherwise whatever listens there would answer the readiness checks.
+            raise StackError(f"ports in use on 127.0.0.1: {taken}")
         self.folder.mkdir(parents=True, exist_ok=True)
         self.jalon("db", "upgrade")
         for instance in self.instances:
