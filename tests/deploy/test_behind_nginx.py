@@ -101,6 +101,10 @@ def test_static_files_are_served_by_nginx_from_the_installed_package(
     assert answer.content == (STATIC_ROOT / "grid.js").read_bytes()
     assert answer.headers["Content-Type"] == "application/javascript"
     assert answer.headers["Cache-Control"] == "no-cache"
+    # The app's own caching of the same file: nginx keeps it (revalidate, 304 if unchanged).
+    direct = requests.get(f"{stack.instances[0].url}/static/grid.js", timeout=10)
+    assert direct.headers["Cache-Control"] == answer.headers["Cache-Control"]
+    assert direct.content == answer.content
     assert answer.headers["Strict-Transport-Security"] == HSTS
     assert answer.headers["X-Content-Type-Options"] == "nosniff"
     again = browser.get("/static/grid.js", headers={"If-None-Match": answer.headers["ETag"]})
