@@ -50,6 +50,7 @@ def _serve(
     from prometheus_client import multiprocess, values
 
     from lti_tool import create_app
+    from lti_tool.cli.access_log import FORMAT as ACCESS_LOG_FORMAT
     from lti_tool.cli.access_log import AccessLogger, JsonAccessLogger
     from lti_tool.cli.grades import start_background_grades
     from lti_tool.cli.purge import start_background_purge
@@ -77,6 +78,7 @@ def _serve(
             # Request lines without the session token or any other query secret.
             json_lines = settings.log_format == "json"
             self.cfg.set("logger_class", JsonAccessLogger if json_lines else AccessLogger)
+            self.cfg.set("access_log_format", ACCESS_LOG_FORMAT)
             self.cfg.set("child_exit", child_exit)
             self.cfg.set("when_ready", when_ready)
             # Each worker builds its own app, so no database connection crosses a fork.
