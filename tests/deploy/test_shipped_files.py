@@ -117,6 +117,8 @@ def test_the_units_run_commands_the_cli_accepts() -> None:
         "workers": 2,
         "threads": 4,
         "relay": False,
+        "metrics_port": None,
+        "purge": True,
     }
     assert _exec_start(_unit("jalon-relay.service"))[1:] == ["xapi", "relay"]
     relay_command.make_context("relay", [])
