@@ -126,20 +126,22 @@ class Settings:
             base_url=base_url,
             instance_path=instance,
             redis_url=env.get("JALON_REDIS_URL") or None,
-            key_grace_days=_key_grace_days(env),
-            registration_cache_seconds=_registration_cache_seconds(env),
-            session_max_hours=_session_max_hours(env),
+            key_grace_days=_whole(env, "JALON_KEY_GRACE_DAYS", 7, 1, 365, "days"),
+            registration_cache_seconds=_whole(
+                env, "JALON_REGISTRATION_CACHE_SECONDS", 10, 0, 300, "seconds"
+            ),
+            session_max_hours=_whole(env, "JALON_SESSION_MAX_HOURS", 10, 1, 24, "hours"),
             admin_token=_admin_token(env, instance, demo),
-            admin_session_hours=_admin_session_hours(env),
+            admin_session_hours=_whole(env, "JALON_ADMIN_SESSION_HOURS", 8, 1, 72, "hours"),
             default_locale=locale,
             is_demo=demo,
             lrs=_lrs(env, base_url),
-            xapi_batch_size=_xapi_batch_size(env),
+            xapi_batch_size=_whole(env, "JALON_XAPI_BATCH_SIZE", 500, 1, 5000),
             upload_max_bytes=_upload_max_bytes(env),
             upload_types=_upload_types(env),
             upload_quota_bytes=_upload_quota_bytes(env),
-            retention_outbox_days=_retention_days(env, "JALON_RETENTION_OUTBOX_DAYS", 30),
-            retention_draft_days=_retention_days(env, "JALON_RETENTION_DRAFT_DAYS", 180),
+            retention_outbox_days=_whole(env, "JALON_RETENTION_OUTBOX_DAYS", 30, 1, 3650, "days"),
+            retention_draft_days=_whole(env, "JALON_RETENTION_DRAFT_DAYS", 180, 1, 3650, "days"),
             erasure_keep_decisions=_erasure_keep_decisions(env),
             metrics_token=_metrics_token(env),
             log_format=log_format(env),
@@ -157,29 +159,14 @@ def instance_secret(instance: Path, name: str = "secret_key") -> str:
     return key
 
 
-def _key_grace_days(env: Mapping[str, str]) -> int:
-    """Return how many days a retired tool key stays published (platforms cache JWKS)."""
-    text = env.get("JALON_KEY_GRACE_DAYS", "7")
-    if not text.isdigit() or not 1 <= int(text) <= 365:
-        raise ConfigError("JALON_KEY_GRACE_DAYS must be a whole number of days from 1 to 365")
-    return int(text)
-
-
-def _registration_cache_seconds(env: Mapping[str, str]) -> int:
-    """Return how long a registration change made elsewhere may take to reach a process."""
-    text = env.get("JALON_REGISTRATION_CACHE_SECONDS", "10")
-    if not text.isdigit() or not 0 <= int(text) <= 300:
-        raise ConfigError(
-            "JALON_REGISTRATION_CACHE_SECONDS must be a whole number of seconds from 0 to 300"
-        )
-    return int(text)
-
-
-def _session_max_hours(env: Mapping[str, str]) -> int:
-    """Return how many hours a launch's session may last: a working day, then a relaunch."""
-    text = env.get("JALON_SESSION_MAX_HOURS", "10").strip()
-    if not text.isdigit() or not 1 <= int(text) <= 24:
-        raise ConfigError("JALON_SESSION_MAX_HOURS must be a whole number of hours from 1 to 24")
+def _whole(
+    env: Mapping[str, str], name: str, default: int, low: int, high: int, unit: str = ""
+) -> int:
+    """Return the whole number ``name`` holds, from ``low`` to ``high`` (ASCII digits only)."""
+    text = env.get(name, str(default)).strip()
+    if not (text.isascii() and text.isdigit()) or not low <= int(text) <= high:
+        of = f" of {unit}" if unit else ""
+        raise ConfigError(f"{name} must be a whole number{of} from {low} to {high}")
     return int(text)
 
 
@@ -191,14 +178,6 @@ def _admin_token(env: Mapping[str, str], instance: Path, demo: bool) -> str | No
     if not token and demo:
         return instance_secret(instance, "admin_token")
     return token or None
-
-
-def _admin_session_hours(env: Mapping[str, str]) -> int:
-    """Return how many hours an admin session lasts after sign-in, activity or not."""
-    text = env.get("JALON_ADMIN_SESSION_HOURS", "8").strip()
-    if not text.isdigit() or not 1 <= int(text) <= 72:
-        raise ConfigError("JALON_ADMIN_SESSION_HOURS must be a whole number of hours from 1 to 72")
-    return int(text)
 
 
 def _lrs(env: Mapping[str, str], base_url: str) -> LrsSettings | None:
@@ -244,20 +223,9 @@ def _lrs(env: Mapping[str, str], base_url: str) -> LrsSettings | None:
     return LrsSettings(endpoint=endpoint, username=username, password=password)
 
 
-def _xapi_batch_size(env: Mapping[str, str]) -> int:
-    """Return how many statements the relay sends in one request."""
-    text = env.get("JALON_XAPI_BATCH_SIZE", "500").strip()
-    if not text.isdigit() or not 1 <= int(text) <= 5000:
-        raise ConfigError("JALON_XAPI_BATCH_SIZE must be a whole number from 1 to 5000")
-    return int(text)
-
-
 def _upload_max_bytes(env: Mapping[str, str]) -> int:
     """Return the largest file a learner may upload, from a size in megabytes."""
-    text = env.get("JALON_UPLOAD_MAX_MB", "20").strip()
-    if not text.isdigit() or not 1 <= int(text) <= 2048:
-        raise ConfigError("JALON_UPLOAD_MAX_MB must be a whole number of megabytes from 1 to 2048")
-    return int(text) * 1024 * 1024
+    return _whole(env, "JALON_UPLOAD_MAX_MB", 20, 1, 2048, "megabytes") * 1024 * 1024
 
 
 def _upload_quota_bytes(env: Mapping[str, str]) -> int:
@@ -267,7 +235,7 @@ def _upload_quota_bytes(env: Mapping[str, str]) -> int:
     """
     largest = _upload_max_bytes(env) // (1024 * 1024)
     text = env.get("JALON_UPLOAD_QUOTA_MB", str(max(100, largest))).strip()
-    if not text.isdigit() or not largest <= int(text) <= 102_400:
+    if not (text.isascii() and text.isdigit()) or not largest <= int(text) <= 102_400:
         raise ConfigError(
             "JALON_UPLOAD_QUOTA_MB must be a whole number of megabytes from "
             f"JALON_UPLOAD_MAX_MB ({largest}) to 102400"
@@ -289,14 +257,6 @@ def _upload_types(env: Mapping[str, str]) -> frozenset[str]:
     if not types or any(not part.isalnum() for part in types):
         raise ConfigError("JALON_UPLOAD_TYPES must list extensions such as pdf,docx,png")
     return types
-
-
-def _retention_days(env: Mapping[str, str], name: str, default: int) -> int:
-    """Return a retention in days, from one day to ten years."""
-    text = env.get(name, str(default)).strip()
-    if not text.isdigit() or not 1 <= int(text) <= 3650:
-        raise ConfigError(f"{name} must be a whole number of days from 1 to 3650")
-    return int(text)
 
 
 def _erasure_keep_decisions(env: Mapping[str, str]) -> bool:
