@@ -32,10 +32,10 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from launch import PG_ADMIN, TOOL, PlatformSigner, jalon_app, launch_once  # noqa: E402
+from launch import PG_ADMIN, TOOL, PlatformSigner, jalon_app, launch_once
 
-from lti_tool.db import Database  # noqa: E402
-from xapi.prepared import Prepared  # noqa: E402
+from lti_tool.db import Database
+from xapi.prepared import Prepared
 
 Cost = tuple[float, float]  # wall, CPU seconds
 
