@@ -16,10 +16,10 @@ several context proxies for every string. So:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import Any
 
-from flask import Flask
+from flask import Flask, current_app
 from flask_babel import get_translations
 from jinja2 import pass_context
 from jinja2.runtime import Context
@@ -68,3 +68,26 @@ def init_app(app: Flask) -> None:
             "gettext": _gettext(translations.ugettext),
             "ngettext": _ngettext(translations.ungettext),
         }
+
+
+_FRAGMENTS: dict[tuple[str, int, Hashable], tuple[object, Markup]] = {}
+_FRAGMENTS_MAX = 256
+
+
+def fragment(name: str, owner: object, key: Hashable, **context: Any) -> Markup:
+    """Return a template rendered once per ``owner`` object and ``key``, then kept.
+
+    For a part of a page that depends only on an immutable object, such as what a parsed
+    référentiel (parsed once per version, :mod:`lti_tool.frameworks`) says of a placement's
+    competencies and criteria: ``context`` must hold nothing but what ``owner`` and ``key``
+    decide, and the template no translated string (it is rendered for any locale).
+    """
+    cache_key = (name, id(owner), key)
+    found = _FRAGMENTS.get(cache_key)
+    if found is not None and found[0] is owner:  # the same object, not a later one at its id
+        return found[1]
+    html = Markup(current_app.jinja_env.get_template(name).render(**context))  # noqa: S704 (autoescaped)
+    if len(_FRAGMENTS) >= _FRAGMENTS_MAX:
+        _FRAGMENTS.clear()
+    _FRAGMENTS[cache_key] = (owner, html)
+    return html
