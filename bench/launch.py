@@ -136,29 +136,33 @@ def _login_params(launch_url: str, user: int) -> dict[str, str]:
     }
 
 
+def launch_once(
+    client: Any, signer: PlatformSigner, user: int, login: str, launch: str
+) -> tuple[float, float, str]:
+    """Return (wall, CPU) seconds of one login + launch, tool side, and where it leads."""
+    # A fresh browser for each launch: cookies left by earlier ones would slow the client.
+    client._cookies.clear()
+    params = _login_params(TOOL + launch, user)
+    wall, cpu = time.perf_counter(), time.thread_time()
+    response = client.post(login, data=params, base_url=TOOL)
+    login_wall, login_cpu = time.perf_counter() - wall, time.thread_time() - cpu
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    redirect = _query(response.headers["Location"])
+    token = signer.token(redirect["nonce"], user, TOOL + launch)  # the platform's work
+    wall, cpu = time.perf_counter(), time.thread_time()
+    response = client.post(
+        launch, data={"id_token": token, "state": redirect["state"]}, base_url=TOOL
+    )
+    launch_wall, launch_cpu = time.perf_counter() - wall, time.thread_time() - cpu
+    assert response.status_code in {302, 303}, response.get_data(as_text=True)[:2000]
+    return login_wall + launch_wall, login_cpu + launch_cpu, response.headers["Location"]
+
+
 def _time_flow(
     client: Any, signer: PlatformSigner, n: int, login: str, launch: str
 ) -> list[tuple[float, float]]:
     """Return (wall, CPU) seconds of login + launch, tool side, for ``n`` launches."""
-    costs = []
-    for i in range(n):
-        # A fresh browser for each launch: cookies left by earlier ones would slow the client.
-        client._cookies.clear()
-        params = _login_params(TOOL + launch, i % 50)
-        wall, cpu = time.perf_counter(), time.thread_time()
-        response = client.post(login, data=params, base_url=TOOL)
-        login_wall, login_cpu = time.perf_counter() - wall, time.thread_time() - cpu
-        assert response.status_code == 302, response.get_data(as_text=True)[:500]
-        redirect = _query(response.headers["Location"])
-        token = signer.token(redirect["nonce"], i % 50, TOOL + launch)  # the platform's work
-        wall, cpu = time.perf_counter(), time.thread_time()
-        response = client.post(
-            launch, data={"id_token": token, "state": redirect["state"]}, base_url=TOOL
-        )
-        launch_wall, launch_cpu = time.perf_counter() - wall, time.thread_time() - cpu
-        assert response.status_code in {302, 303}, response.get_data(as_text=True)[:2000]
-        costs.append((login_wall + launch_wall, login_cpu + launch_cpu))
-    return costs
+    return [launch_once(client, signer, i % 50, login, launch)[:2] for i in range(n)]
 
 
 def _bare_pylti1p3_app(signer: PlatformSigner) -> Any:
@@ -215,6 +219,24 @@ def _bare_pylti1p3_app(signer: PlatformSigner) -> Any:
     return app
 
 
+def jalon_app(
+    url: str, folder: Path, signer: PlatformSigner, redis_url: str | None = None
+) -> tuple[Any, Database, InMemoryJwksFetcher]:
+    """Return Jalon's app on a migrated database where ``signer`` is registered."""
+    migrations.upgrade(url)
+    database = Database(url)
+    signer.register(database)
+    settings = Settings(
+        secret_key=secrets.token_urlsafe(32),
+        database_url=url,
+        base_url=TOOL,
+        instance_path=folder,
+        redis_url=redis_url,
+    )
+    fetcher = InMemoryJwksFetcher({JWKS_URL: {"keys": [signer.jwk]}})
+    return create_app(settings, database=database, jwks_fetcher=fetcher), database, fetcher
+
+
 def _count_sql(
     database: Database, client: Any, signer: PlatformSigner, n: int
 ) -> tuple[float, float]:
@@ -245,18 +267,9 @@ def bench_in_process(n: int, warmup: int) -> None:
     folder = Path(tempfile.mkdtemp(prefix="jalon-bench-"))
     try:
         url = f"sqlite:///{folder / 'bench.db'}"
-        migrations.upgrade(url)
-        database = Database(url)
         signer = PlatformSigner()
-        signer.register(database)
-        settings = Settings(
-            secret_key=secrets.token_urlsafe(32),
-            database_url=url,
-            base_url=TOOL,
-            instance_path=folder,
-        )
-        fetcher = InMemoryJwksFetcher({JWKS_URL: {"keys": [signer.jwk]}})
-        jalon = create_app(settings, database=database, jwks_fetcher=fetcher).test_client()
+        app, database, fetcher = jalon_app(url, folder, signer)
+        jalon = app.test_client()
         bare = _bare_pylti1p3_app(signer).test_client()
         _time_flow(jalon, signer, warmup, "/lti/login", "/lti/launch")
         _time_flow(bare, signer, warmup, "/login", "/launch")
@@ -448,24 +461,31 @@ def _http_launches(base: str, signer: PlatformSigner, count: int, threads: int) 
     return count / elapsed
 
 
-def bench_http(total: int, first: int, threads: int) -> None:
+def bench_http(
+    total: int,
+    first: int,
+    threads: int,
+    pg_db: str = PG_BENCH_DB,
+    redis_url: str = REDIS_URL,
+    port: int = 0,
+) -> None:
     import redis
 
     admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as connection:
-            connection.execute(sa.text(f"DROP DATABASE IF EXISTS {PG_BENCH_DB}"))
-            connection.execute(sa.text(f"CREATE DATABASE {PG_BENCH_DB}"))
+            connection.execute(sa.text(f"DROP DATABASE IF EXISTS {pg_db}"))
+            connection.execute(sa.text(f"CREATE DATABASE {pg_db}"))
     except sa.exc.OperationalError as exc:
         print(f"HTTP benchmark skipped: PostgreSQL is not reachable ({exc.__class__.__name__})")
         return
-    cache = redis.Redis.from_url(REDIS_URL)
+    cache = redis.Redis.from_url(redis_url)
     try:
         cache.ping()
     except redis.RedisError:
         print("HTTP benchmark skipped: Redis is not reachable at 127.0.0.1:6379")
         return
-    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{PG_BENCH_DB}"
+    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{pg_db}"
     migrations.upgrade(url)
     jwks_server, jwks_url = None, ""
     signer = PlatformSigner()
@@ -474,13 +494,13 @@ def bench_http(total: int, first: int, threads: int) -> None:
     database = Database(url)
     signer.register(database)
     database.engine.dispose()
-    port = _free_port()
+    port = port or _free_port()
     base = f"http://127.0.0.1:{port}"
     folder = Path(tempfile.mkdtemp(prefix="jalon-bench-"))
     env = {
         **os.environ,
         "JALON_DATABASE_URL": url,
-        "JALON_REDIS_URL": REDIS_URL,
+        "JALON_REDIS_URL": redis_url,
         "JALON_SECRET_KEY": secrets.token_urlsafe(32),
         "JALON_BASE_URL": base,
         "JALON_INSTANCE_PATH": str(folder),
@@ -540,7 +560,7 @@ def bench_http(total: int, first: int, threads: int) -> None:
             cache.delete(key)
         cache.close()
         with admin.connect() as connection:
-            connection.execute(sa.text(f"DROP DATABASE IF EXISTS {PG_BENCH_DB} WITH (FORCE)"))
+            connection.execute(sa.text(f"DROP DATABASE IF EXISTS {pg_db} WITH (FORCE)"))
         admin.dispose()
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -553,11 +573,16 @@ def main() -> None:
     parser.add_argument("--http-first", type=int, default=500)
     parser.add_argument("--threads", type=int, default=8, help="HTTP client threads")
     parser.add_argument("--skip-http", action="store_true")
+    parser.add_argument("--pg-db", default=PG_BENCH_DB, help="dropped and created afresh")
+    parser.add_argument("--redis-url", default=REDIS_URL, help="its jalon:* keys are deleted")
+    parser.add_argument("--port", type=int, default=0, help="HTTP port (default: a free one)")
     args = parser.parse_args()
     bench_in_process(args.n, args.warmup)
     bench_statements(args.n)
     if not args.skip_http:
-        bench_http(args.http_total, args.http_first, args.threads)
+        bench_http(
+            args.http_total, args.http_first, args.threads, args.pg_db, args.redis_url, args.port
+        )
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ both: "6 déc. 2026, 06:44" and "6 Dec 2026, 06:44"; "80 octets", "1,5 ko", "2 M
 from __future__ import annotations
 
 from flask import Flask, Response, current_app, g, request
-from flask_babel import Babel, format_decimal, gettext, ngettext
+from flask_babel import Babel, format_decimal, get_locale, gettext, ngettext
 
 LOCALES = ("fr", "en")
 COOKIE = "jalon_lang"
@@ -47,11 +47,26 @@ def date_formats() -> dict[str, str | None]:
     return formats
 
 
+_SIZES: dict[tuple[str, int], str] = {}
+
+
 def size_label(size: int) -> str:
     """Return a size for people: "80 octets", "1,5 ko", "2 Mo" ("80 bytes", "1.5 kB", "2 MB").
 
-    Units of 1,024; one decimal below 10 of a unit, where it still says something.
+    Units of 1,024; one decimal below 10 of a unit, where it still says something. Kept
+    per language and size: pages show the same limits (upload size, quota) every time.
     """
+    key = (str(get_locale()), size)
+    label = _SIZES.get(key)
+    if label is None:
+        label = _size_label(size)
+        if len(_SIZES) >= 1024:
+            _SIZES.clear()
+        _SIZES[key] = label
+    return label
+
+
+def _size_label(size: int) -> str:
     if size < KIB:
         return str(ngettext("%(num)d octet", "%(num)d octets", size))
     value, unit = size / KIB, gettext("%(num)s ko")

@@ -88,17 +88,26 @@ class SubmissionClosed(SubmissionRefused):
     status = 409
 
 
+# Built once: building the clauses and the loader options cost more than running them.
+_FIND = (
+    sa.select(Submission)
+    .where(
+        Submission.resource_link_id == sa.bindparam("resource_link_id"),
+        Submission.learner_id == sa.bindparam("learner_id"),
+        Submission.context_id == sa.bindparam("context_id"),
+    )
+    .options(selectinload(Submission.versions).selectinload(SubmissionVersion.files))
+)
+
+
 def find(session: Session, seat: Seat) -> Submission | None:
     """Return the learner's submission at a placement, if they started one."""
-    return session.scalar(
-        sa.select(Submission)
-        .where(
-            Submission.resource_link_id == seat.resource_link_id,
-            Submission.learner_id == seat.learner_id,
-            Submission.context_id == seat.context_id,
-        )
-        .options(selectinload(Submission.versions).selectinload(SubmissionVersion.files))
-    )
+    parameters = {
+        "resource_link_id": seat.resource_link_id,
+        "learner_id": seat.learner_id,
+        "context_id": seat.context_id,
+    }
+    return session.scalar(_FIND, parameters)
 
 
 def get_or_create(session: Session, seat: Seat, placement: Placement) -> Submission:

@@ -36,6 +36,8 @@ PARAM = "lt"
 HEADER = "X-Jalon-Launch"
 SALT = "jalon.lti.session"
 REFRESH_AFTER = 600
+# What itsdangerous's URL-safe tokens are made of: nothing to quote in a query.
+_TOKEN_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -181,12 +183,36 @@ def token() -> str | None:
     return g.get("lti_token")
 
 
+_PATHS = "jalon.lti_paths"
+
+
 def lti_url(endpoint: str, **values: Any) -> str:
     """Return ``url_for(endpoint)`` carrying the session token."""
     session_token = token()
+    if session_token and not values:
+        return token_url(endpoint, session_token)
     if session_token:
         values[PARAM] = session_token
     return url_for(endpoint, **values)
+
+
+def token_url(endpoint: str, session_token: str) -> str:
+    """Return ``url_for(endpoint, lt=session_token)``, its path built once per app.
+
+    A page's menu, forms and redirects name the same few endpoints with the token alone,
+    and url_for costs more than the rest of such a link: the path is kept per app, mount
+    point and endpoint, and the token (URL-safe, nothing to quote) added to it.
+    """
+    if not _TOKEN_SAFE.issuperset(session_token):
+        return url_for(endpoint, **{PARAM: session_token})
+    paths: dict[tuple[str, str], str] = current_app.extensions.setdefault(_PATHS, {})
+    key = (request.script_root, endpoint)
+    path = paths.get(key)
+    if path is None:
+        if len(paths) >= 256:
+            paths.clear()
+        path = paths[key] = url_for(endpoint)
+    return f"{path}?{PARAM}={session_token}"
 
 
 def field_html() -> Markup:

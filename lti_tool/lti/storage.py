@@ -57,6 +57,8 @@ _NOW = sa.bindparam("now")
 _GET_MANY = sa.select(TABLE.c.key, TABLE.c.value).where(
     TABLE.c.key.in_(sa.bindparam("keys", expanding=True)), TABLE.c.expires_at > _NOW
 )
+# One key, on the driver: every page of a launched session reads its launch this way.
+_GET = Prepared(sa.select(TABLE.c.value).where(TABLE.c.key == _KEY, TABLE.c.expires_at > _NOW))
 _DELETE = sa.delete(TABLE).where(TABLE.c.key == _KEY)
 
 
@@ -146,7 +148,8 @@ class DatabaseStore:
 
     def get(self, key: str) -> str | None:
         """Return a live value."""
-        return self.get_many(key).get(key)
+        row = _GET.first(self.session.connection(), {"key": key, "now": utcnow()})
+        return None if row is None else str(row["value"])
 
     def get_many(self, *keys: str) -> dict[str, str]:
         """Return live values, one query."""

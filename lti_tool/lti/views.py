@@ -162,8 +162,8 @@ def launch() -> Response | str | tuple[Response, int]:
         raise
     # A deep-linking request opens the épreuve picker (lti_tool/lti/deep_linking_views.py).
     deep_link = message.body().get(CLAIM + "message_type") == "LtiDeepLinkingRequest"
-    landing = url_for(
-        "deep_linking.picker" if deep_link else "lti.home", lt=session.issue(launch_id)
+    landing = session.token_url(
+        "deep_linking.picker" if deep_link else "lti.home", session.issue(launch_id)
     )
     if checked:
         return jsonify(redirect=landing)

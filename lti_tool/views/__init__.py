@@ -61,13 +61,14 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(xapi_profile.blueprint)
     app.register_blueprint(activities.blueprint)
     # Evaluation: the learner's épreuve and progress, the evaluators' pages, the JSON API.
-    from lti_tool import api, prose
+    from lti_tool import api, prose, templating
     from lti_tool.views import evaluator, learner, matrix, progress
 
     for area in (learner, evaluator, progress, matrix, api):
         app.register_blueprint(area.blueprint)
     errors.init_app(app)
     prose.init_app(app)
+    templating.init_app(app)
     storable_input.init_app(app)
     navigation.init_app(app)
     # The demo LMS is mounted only by `jalon demo`, or by a test passing `demo=DemoServices()`.

@@ -76,9 +76,12 @@ class PlatformOrigins:
         return origins
 
 
-def _read_origins(where: sa.ColumnElement[bool] | None) -> frozenset[str]:
+Where = Callable[[], sa.ColumnElement[bool]] | None
+
+
+def _read_origins(where: Where) -> frozenset[str]:
     """Return the origins of the platforms ``where`` selects (own session: after the view)."""
-    query = sa.select(Platform) if where is None else sa.select(Platform).where(where)
+    query = sa.select(Platform) if where is None else sa.select(Platform).where(where())
     try:
         with current_app.extensions["jalon.db"].sessions() as db:
             return frozenset().union(*(platform.origins() for platform in db.scalars(query)))
@@ -86,7 +89,8 @@ def _read_origins(where: sa.ColumnElement[bool] | None) -> frozenset[str]:
         return frozenset()  # the database is down: only Jalon itself may frame the page
 
 
-def _platform_origins(key: object, where: sa.ColumnElement[bool] | None) -> frozenset[str]:
+def _platform_origins(key: object, where: Where) -> frozenset[str]:
+    # ``where`` builds its clause only on a miss: building it costs more than the cache hit.
     cache: PlatformOrigins = current_app.extensions["jalon.platform_origins"]
     generation = services().registrations.generation
     return cache.get(key, generation, lambda: _read_origins(where))
@@ -97,7 +101,8 @@ def _frame_ancestors() -> str:
         return "'none'"
     launch = session.current()
     if launch is not None:
-        origins = _platform_origins(launch.platform_id, Platform.id == launch.platform_id)
+        platform_id = launch.platform_id
+        origins = _platform_origins(platform_id, lambda: Platform.id == platform_id)
     elif request.blueprint == "lti_registration":
         # The platform registering Jalon is not known yet, and hosted Canvas frames this
         # page from the school's host, not from its configuration URL's.
@@ -107,7 +112,7 @@ def _frame_ancestors() -> str:
     elif request.endpoint in LTI_MESSAGES:
         origins = _platform_origins("registered", None)
     else:
-        origins = _platform_origins("active", Platform.status == PlatformStatus.ACTIVE)
+        origins = _platform_origins("active", lambda: Platform.status == PlatformStatus.ACTIVE)
     return " ".join(["'self'", *sorted(origins)])
 
 

@@ -22,7 +22,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, post_load, valid
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from lti_tool import csrf
+from lti_tool import csrf, templating
 from lti_tool.db import db_session, utcnow
 from lti_tool.evaluation import files, status_words, submissions
 from lti_tool.evaluation.files import Upload, UploadRefused
@@ -186,6 +186,13 @@ def _page(
         levels={
             level.code: level.label_en if english else level.label for level in framework.scale
         },
+        criteria_list=templating.fragment(
+            "learner/criteria.html",
+            framework,
+            tuple(competency.code for competency in placement.competencies),
+            placement=placement,
+            lang=framework.identity.language,
+        ),
         competencies={competency.code: competency for competency in framework.competencies()},
         criteria={criterion.code: criterion for criterion in framework.criteria()},
         decision_label=status_words.decision_label,
