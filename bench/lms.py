@@ -170,6 +170,17 @@ def wait_for_port(port: int, timeout: float = 20.0) -> None:
             time.sleep(0.1)
 
 
+def quiet_server(app: Any, port: int = 0) -> Any:
+    """Return a threaded WSGI server on 127.0.0.1 that logs no request line."""
+    from werkzeug.serving import WSGIRequestHandler, make_server
+
+    class Quiet(WSGIRequestHandler):
+        def log_request(self, *_args: Any, **_kwargs: Any) -> None:
+            """Log nothing: the benchmark prints its own figures."""
+
+    return make_server("127.0.0.1", port, app, threaded=True, request_handler=Quiet)
+
+
 def jwks_server(document: dict[str, Any]) -> tuple[Any, str]:
     """Serve a key set on 127.0.0.1 in a thread; return the server and the key set's URL."""
     from werkzeug.serving import make_server
@@ -193,12 +204,10 @@ class LmsServer:
     """
 
     def __init__(self, port: int = 0) -> None:
-        from werkzeug.serving import make_server
-
         from tests.lti_tool.evaluation.moodle_gradebook import MoodleGradebook
 
         self.gradebook = MoodleGradebook()
-        self._server = make_server("127.0.0.1", port, self._wsgi, threaded=True)
+        self._server = quiet_server(self._wsgi, port)
         self.gradebook.port = self._server.server_port
         self.signer = PlatformSigner(self.origin, f"{self.origin}/mod/lti/certs.php")
         self.signer.lineitem = self.gradebook.lineitem_url
