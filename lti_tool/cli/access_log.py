@@ -20,6 +20,12 @@ HIDDEN = "[hidden]"
 _PAIR = re.compile(r"(?P<lead>[?&;])(?P<name>[^=&;\s?#'\"]*)=(?P<value>[^&;\s#'\"]*)")
 # Paths that carry a secret of their own: an administrator's invitation link.
 _SECRET_PATH = re.compile(r"(?P<lead>/lti/register/)[^/?#\s'\"]+")
+# The id the reverse proxy gave the request (nginx's $request_id, deploy/nginx/jalon.conf):
+# no secret, and it ties this line to the proxy's. Anything but a short token shows as "-".
+REQUEST_ID = "{x-request-id}i"
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
+# gunicorn's default line, then the request id.
+FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %({x-request-id}i)s'
 
 
 def redact(text: str) -> str:
@@ -56,9 +62,12 @@ class AccessLogger(Logger):  # type: ignore[misc]
     def atoms(
         self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any
     ) -> dict[str, Any]:
-        """Return only the request's plain atoms: no header, cookie or environ values."""
+        """Return only the request's plain atoms and request id: no other header or cookie."""
         everything = super().atoms(resp, req, environ, request_time)
         atoms = {name: value for name, value in everything.items() if not name.startswith("{")}
+        request_id = everything.get(REQUEST_ID)
+        if isinstance(request_id, str) and _REQUEST_ID.fullmatch(request_id):
+            atoms[REQUEST_ID] = request_id
         for name in ("r", "f", "U"):
             if isinstance(atoms.get(name), str):
                 atoms[name] = redact(atoms[name])

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import click
 import sqlalchemy as sa
@@ -23,8 +25,11 @@ logger = logging.getLogger(__name__)
 IDLE_SLEEP = 5.0
 
 
-def deliver_pass(app: Flask) -> passback.DeliveryReport:
-    """Deliver every grade due now, batch after batch, with the app's AGS client."""
+def deliver_pass(app: Flask, stop: threading.Event | None = None) -> passback.DeliveryReport:
+    """Deliver every grade due now, batch after batch, with the app's AGS client.
+
+    A set ``stop`` ends the pass after the batch in flight.
+    """
     database: Database = app.extensions["jalon.db"]
     total = passback.DeliveryReport()
     with app.app_context():
@@ -35,7 +40,7 @@ def deliver_pass(app: Flask) -> passback.DeliveryReport:
             total.sent += report.sent
             total.retried += report.retried
             total.failed += report.failed
-            if report.attempted < passback.BATCH:
+            if report.attempted < passback.BATCH or (stop is not None and stop.is_set()):
                 return total
 
 
@@ -50,7 +55,7 @@ def work(app: Flask, stop: threading.Event, idle: float = IDLE_SLEEP) -> None:
     """Deliver grades until ``stop`` is set."""
     while not stop.is_set():
         try:
-            report = deliver_pass(app)
+            report = deliver_pass(app, stop)
         except Exception as exc:
             # The database or a bug, not an LMS answer: the grades stay pending meanwhile.
             logger.error("Grade delivery pass failed (%s); trying again", type(exc).__name__)
@@ -72,6 +77,26 @@ def start_background_grades(app: Flask) -> Callable[[], None]:
         thread.join(timeout=60)
 
     return _stop
+
+
+@contextlib.contextmanager
+def _stopping_on_signals(stop: threading.Event) -> Iterator[None]:
+    """Set ``stop`` on SIGTERM and SIGINT while the block runs (the main thread's)."""
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+    def _handler(signum: int, _frame: object) -> None:
+        logger.info(
+            "Grade delivery: %s received, stopping after this grade", signal.strsignal(signum)
+        )
+        stop.set()
+
+    for sig in previous:
+        signal.signal(sig, _handler)
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 @click.group()
@@ -121,12 +146,13 @@ def send_command(once: bool, at_once: bool) -> None:
             if at_once and (report.retried or report.failed):
                 raise click.exceptions.Exit(1)
             return
-        click.echo("Delivering grades to the LMS (Ctrl+C to stop)")
         stop = threading.Event()
-        try:
+        # systemd stops the unit with SIGTERM: finish the grade in flight rather than die
+        # with a score posted and not recorded (it would be sent again after the lease).
+        with _stopping_on_signals(stop):
+            click.echo("Delivering grades to the LMS (SIGTERM or Ctrl+C to stop)")
             work(app, stop)
-        except KeyboardInterrupt:
-            stop.set()
+        click.echo("Stopped")
     except (sa.exc.OperationalError, sa.exc.ProgrammingError) as exc:
         raise click.ClickException("the database is not ready: run `jalon db upgrade`") from exc
     finally:

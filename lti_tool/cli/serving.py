@@ -20,6 +20,7 @@ def _serve(
     from gunicorn.app.base import BaseApplication
 
     from lti_tool import create_app
+    from lti_tool.cli.access_log import FORMAT as ACCESS_LOG_FORMAT
     from lti_tool.cli.access_log import AccessLogger
     from lti_tool.cli.grades import start_background_grades
     from lti_tool.cli.xapi import start_background_relay
@@ -32,6 +33,7 @@ def _serve(
             self.cfg.set("accesslog", "-")
             # Request lines without the session token or any other query secret.
             self.cfg.set("logger_class", AccessLogger)
+            self.cfg.set("access_log_format", ACCESS_LOG_FORMAT)
             # Each worker builds its own app, so no database connection crosses a fork.
             self.cfg.set("preload_app", False)
 

@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 import sqlalchemy as sa
 from flask import Flask, Response, current_app, g, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from lti_tool.csrf import SAFE_METHODS
 from lti_tool.lti import services, session
@@ -120,7 +121,14 @@ def _carries_token() -> bool:
         return True
     if session.HEADER in request.headers:
         return True
-    return request.method not in SAFE_METHODS and session.PARAM in request.form
+    if request.method in SAFE_METHODS:
+        return False
+    try:
+        return session.PARAM in request.form
+    except RequestEntityTooLarge:
+        # A body over the limit is never read, so the 413 page cannot tell: keep it anyway
+        # (reading the form again here turned that page into a 500).
+        return True
 
 
 def init_app(app: Flask) -> None:

@@ -15,7 +15,7 @@ import pytest
 import requests
 from gunicorn.config import Config
 
-from lti_tool.cli.access_log import AccessLogger, redact
+from lti_tool.cli.access_log import FORMAT, AccessLogger, redact
 from tests.browser import free_port
 from tests.conftest import REPO
 
@@ -49,6 +49,12 @@ def _logger(tmp_path: Path) -> AccessLogger:
     return AccessLogger(config)
 
 
+def _close(logger: AccessLogger) -> None:
+    """Close the log files (the next logger of this process would leave them open)."""
+    for handler in [*logger.access_log.handlers, *logger.error_log.handlers]:
+        handler.close()
+
+
 def test_item4_access_and_error_lines_hide_query_secrets(tmp_path: Path) -> None:
     logger = _logger(tmp_path)
     uri = f"/evaluation/?lt={LT}&lang=fr"
@@ -71,8 +77,7 @@ def test_item4_access_and_error_lines_hide_query_secrets(tmp_path: Path) -> None
         raise RuntimeError("the app broke")
     except RuntimeError:
         logger.exception("Error handling request %s", uri)  # as gunicorn's worker says it
-    for handler in [*logger.access_log.handlers, *logger.error_log.handlers]:
-        handler.flush()
+    _close(logger)
 
     access = (tmp_path / "access.log").read_text()
     assert "GET /evaluation/?lt=[hidden]&lang=fr HTTP/1.1" in access
@@ -80,6 +85,25 @@ def test_item4_access_and_error_lines_hide_query_secrets(tmp_path: Path) -> None
     errors = (tmp_path / "error.log").read_text()
     assert "Error handling request /evaluation/?lt=[hidden]&lang=fr" in errors
     assert LT not in access + errors
+
+
+def test_the_proxy_request_id_is_logged_and_nothing_else_in_its_place(tmp_path: Path) -> None:
+    logger = _logger(tmp_path)
+    logger.cfg.set("access_log_format", FORMAT)
+    environ = {"REQUEST_METHOD": "GET", "RAW_URI": "/healthz", "SERVER_PROTOCOL": "HTTP/1.1"}
+    response = SimpleNamespace(status="200 OK", sent=2, headers=[])
+    for given in ("5f2c0e9a41b7d3c6a8e0f1b2c3d4e5f6", f"lt={LT}", "a b"):
+        request = SimpleNamespace(headers=[("X-REQUEST-ID", given)])
+        logger.access(response, request, environ, dt.timedelta(milliseconds=1))
+    _close(logger)
+
+    lines = (tmp_path / "access.log").read_text().splitlines()
+    assert [line.rsplit(" ", 1)[1] for line in lines] == [
+        "5f2c0e9a41b7d3c6a8e0f1b2c3d4e5f6",
+        "-",
+        "-",
+    ]
+    assert LT not in "".join(lines)
 
 
 @pytest.fixture

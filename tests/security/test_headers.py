@@ -101,3 +101,19 @@ def test_item10_the_launch_redirect_carrying_the_token_is_not_cached(
         "https://moodle.example.edu"
         in _policy(refused.headers["Content-Security-Policy"])["frame-ancestors"]
     )
+
+
+def test_a_body_over_the_limit_without_a_token_in_the_url_gets_the_413_page(
+    registered: Flask,
+) -> None:
+    # Sent by no browser of Jalon's (forms carry the token in the URL), yet a 413, not a 500.
+    registered.config["MAX_CONTENT_LENGTH"] = 64 * 1024
+    refused = registered.test_client().post(
+        "/epreuve/remise",
+        data=b"x" * 100_000,
+        content_type="application/x-www-form-urlencoded",
+        base_url="https://jalon.test",
+    )
+    assert refused.status_code == 413
+    assert "rien n’a été enregistré" in refused.get_data(as_text=True)
+    assert refused.headers["Cache-Control"] == "no-store"
