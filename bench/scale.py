@@ -39,15 +39,16 @@ import sqlalchemy as sa  # noqa: E402
 
 from bench import scale_baseline, scale_checks  # noqa: E402
 from bench.lms import LmsServer  # noqa: E402
-from bench.scale_front import Front  # noqa: E402
-from bench.scale_stack import Process, jalon_env, locust, serve, serve_bare, workers_of  # noqa: E402
+from bench.scale_stack import Process, jalon_env, locust, serve, serve_bare  # noqa: E402
 from lti_tool import migrations  # noqa: E402
 from lti_tool.db import Database  # noqa: E402
+from tests.deploy.stack import Stack  # noqa: E402
 from tests.xapi.lrs_process import LrsProcess, missing  # noqa: E402
 
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432/"
 # Ports of this benchmark: 18200-18299.
-PORTS = {"https": 18200, "http": 18201, "instances": 18210, "bare": 18220, "jalon": 18221}
+# nginx takes the first two, the instances the next ones (tests/deploy/stack.py).
+PORTS = {"https": 18200, "bare": 18220, "jalon": 18221}
 PORTS |= {"lms": 18230, "lrs": 18231, "counter": 18232, "base_lms": 18233}
 KINDS = (
     ("= launch", "launch (login + launch)"),
@@ -103,27 +104,34 @@ def scale_config(processes: int, args: argparse.Namespace, folder: Path) -> None
     lrs = LrsProcess(folder / f"lrs-{processes}", PORTS["lrs"])
     lrs.start()
     counter = scale_checks.CountingLrs(lrs.origin, PORTS["counter"])
-    front = Front(folder / f"nginx-{processes}", PORTS["https"], PORTS["http"])
-    env = jalon_env(
-        url, args.redis, front.base_url, folder / "instance", args.secret, counter.origin + "/xAPI/"
+    # The shipped nginx site in front of the instances (tests/deploy/stack.py), two relays
+    # and a grade sender beside them, as the systemd units run them.
+    stack = Stack(
+        folder / f"stack-{processes}",
+        database_url=url,
+        redis_url=args.redis,
+        instances=instances,
+        workers=workers,
+        threads=args.threads,
+        lrs=(counter.origin + "/xAPI/", "jalon", "bench-password-not-secret"),
+        first_port=PORTS["https"],
+        server_name="127.0.0.1",
+        secret_key=args.secret,
+        relays=2,
+        grade_senders=1,
     )
-    ports = [PORTS["instances"] + i for i in range(instances)]
-    log = folder / f"stack-{processes}.log"
-    running: list[Process] = []
     try:
-        running += [serve(env, port, workers, args.threads, log) for port in ports]
-        front.start(ports)
-        running += workers_of(env, 2, log)
+        stack.start()
         key = folder / "platform.pem"
         key.write_bytes(lms.signer.private_pem())
         key.chmod(0o600)
         load_env = {
-            **env,
+            **stack.app_env(),
             "BENCH_KEY_FILE": str(key),
             "BENCH_ISSUER": lms.signer.issuer,
             "BENCH_JWKS_URL": lms.signer.jwks_url,
             "BENCH_LINEITEM": lms.signer.lineitem or "",
-            "BENCH_LAUNCH_URL": front.base_url + "/lti/launch",
+            "BENCH_LAUNCH_URL": stack.base_url + "/lti/launch",
             "BENCH_WAIT": args.wait,
             "BENCH_EVALUATORS": str(args.evaluators),
         }
@@ -131,7 +139,7 @@ def scale_config(processes: int, args: argparse.Namespace, folder: Path) -> None
             ["Learner", "Evaluator"],
             args.users,
             args.seconds,
-            front.base_url,
+            stack.base_url,
             {**load_env, "BENCH_RUN": f"mixed{processes}"},
             folder / f"mixed-{processes}",
             ramp=args.ramp,
@@ -140,21 +148,17 @@ def scale_config(processes: int, args: argparse.Namespace, folder: Path) -> None
             ["JalonLaunch"],
             args.clients,
             args.launch_seconds,
-            front.base_url,
+            stack.base_url,
             {**load_env, "BENCH_RUN": f"burst{processes}"},
             folder / f"burst-{processes}",
         )
-        direct = [f"http://127.0.0.1:{port}" for port in ports]
-        replayed = scale_checks.replay(
-            lms.signer, front.base_url + "/lti/launch", direct[0], direct[-1]
-        )
+        first, last = stack.instances[0].url, stack.instances[-1].url
+        replayed = scale_checks.replay(lms.signer, stack.base_url + "/lti/launch", first, last)
         waited = wait_drained(database.engine, args.drain)
         statements = scale_checks.statements(database.engine, counter, lrs.endpoint)
         grades = scale_checks.grades(database.engine, lms.scores_by_user())
     finally:
-        for process in reversed(running):
-            process.stop()
-        front.stop()
+        stack.stop()
         counter.stop()
         lrs.stop()
         lms.stop()

@@ -1,4 +1,4 @@
-"""The processes ``bench/scale.py`` runs: Jalon instances, relays, the bare tool, locust.
+"""The processes ``bench/scale.py`` runs beside its stack: the baseline's tools, and locust.
 
 Every process listens on 127.0.0.1 only and writes its output to a log file in the run's
 folder; :class:`Process` stops it with SIGTERM (then SIGKILL) by its own id.
@@ -122,12 +122,6 @@ def serve_bare(env: dict[str, str], port: int, workers: int, threads: int, log: 
         "bench.bare_tool:from_env()",
     ]
     return _listening(Process(command, env, log), port, "/login")
-
-
-def workers_of(env: dict[str, str], count: int, log: Path) -> list[Process]:
-    """Start ``count`` xAPI relays (``jalon xapi relay``) and one grade sender."""
-    relays = [Process([*JALON, "xapi", "relay"], env, log) for _ in range(count)]
-    return [*relays, Process([*JALON, "grades", "send"], env, log)]
 
 
 def _listening(process: Process, port: int, path: str = "/healthz") -> Process:
