@@ -143,9 +143,9 @@ def report(parts: dict[str, list[Part]], clients: int, workers: int, threads: in
     for number in range(len(parts["JalonLaunch"])):
         jalon, bare = parts["JalonLaunch"][number], parts["BareLaunch"][number]
         pair, bare_page = parts["JalonLaunchLanding"][number], parts["BareLaunchPage"][number]
-        alone = parts["JalonLanding"][number]
+        landings = parts["JalonLanding"][number]
         cpu_launch = _per(jalon.cpu, jalon.launches) / 1000
-        landing_cpu = (alone.cpu - alone.launches * cpu_launch) / max(alone.landings, 1)
+        landing_cpu = (landings.cpu - landings.launches * cpu_launch) / max(landings.landings, 1)
         pair_cpu = (pair.cpu - pair.launches * cpu_launch) / max(pair.landings, 1)
         per_round.append(
             {
