@@ -25,6 +25,7 @@ LRS of the tests (``bash .ci/lrs.sh``); ``python bench/scale.py --help`` for the
 from __future__ import annotations
 
 import argparse
+import os
 import secrets
 import sys
 import tempfile
@@ -135,6 +136,7 @@ def scale_config(processes: int, args: argparse.Namespace, folder: Path) -> None
             "BENCH_WAIT": args.wait,
             "BENCH_EVALUATORS": str(args.evaluators),
         }
+        load = os.getloadavg()[0]  # the machine is shared: say how busy it was
         mixed = locust(
             ["Learner", "Evaluator"],
             args.users,
@@ -167,7 +169,7 @@ def scale_config(processes: int, args: argparse.Namespace, folder: Path) -> None
         f"{processes} app process{'es' if processes > 1 else ''} ({instances} × `jalon serve`, "
         f"{workers} worker{'s' if workers > 1 else ''} × {args.threads} threads) behind nginx; "
         f"{args.users} users, think time {args.wait.replace(',', '–')} s, {args.seconds:.0f} s "
-        f"after a {args.ramp:.0f} s ramp:"
+        f"after a {args.ramp:.0f} s ramp (load average {load:.1f} before):"
     )
     print(f"  {'kind':<36} {'req/s':>7} {'p50':>6} {'p95':>6} {'p99':>6} ms  failures")
     for name, label in KINDS:
@@ -177,6 +179,11 @@ def scale_config(processes: int, args: argparse.Namespace, folder: Path) -> None
                 f"  {label:<36} {f.rate:7.1f} {f.p50:6.0f} {f.p95:6.0f} {f.p99:6.0f}"
                 f"     {f.failures}/{f.count}"
             )
+    overall = mixed.get("Aggregated")
+    if overall:
+        print(
+            f"  p95 of every request at {args.users} users: {overall.p95:.0f} ms (target < 100 ms)"
+        )
     launches = burst.get("= launch")
     if launches:
         print(
@@ -221,6 +228,7 @@ def baseline(args: argparse.Namespace, folder: Path) -> None:
         "BENCH_BARE_REDIS": args.redis,
     }
     log = folder / "baseline.log"
+    load = os.getloadavg()[0]
     running: list[Process] = []
     try:
         jalon = serve(env, PORTS["jalon"], args.base_workers, args.threads, log)
@@ -241,6 +249,7 @@ def baseline(args: argparse.Namespace, folder: Path) -> None:
         for process in running:
             process.stop()
         lms.stop()
+    print(f"  load average {load:.1f} before the baseline, {os.getloadavg()[0]:.1f} after")
     for line in scale_baseline.report(parts, args.clients, args.base_workers, args.threads):
         print(line)
     scale_baseline.dump(parts, folder / "baseline.json")
