@@ -24,10 +24,7 @@ import concurrent.futures
 import os
 import secrets
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -44,6 +41,7 @@ from bench.bare_tool import DictCache, bare_pylti1p3_app  # noqa: E402
 from bench.lms import ISSUER, JWKS_URL, PlatformSigner, free_port, jwks_server  # noqa: E402
 from bench.lms import login_params as _login_params  # noqa: E402
 from bench.lms import query as _query  # noqa: E402
+from bench.scale_stack import serve  # noqa: E402
 from lti_tool import create_app, migrations  # noqa: E402
 from lti_tool.config import Settings  # noqa: E402
 from lti_tool.db import Database  # noqa: E402
@@ -243,11 +241,6 @@ def _rss_kb(pid: int) -> int:
     return 0
 
 
-def _workers(master: int) -> list[int]:
-    children = Path(f"/proc/{master}/task/{master}/children")
-    return [int(pid) for pid in children.read_text().split()] if children.exists() else []
-
-
 def _http_launches(base: str, signer: PlatformSigner, count: int, threads: int) -> float:
     import requests
 
@@ -329,36 +322,14 @@ def bench_http(total: int, first: int, threads: int) -> None:
         "JALON_BASE_URL": base,
         "JALON_INSTANCE_PATH": str(folder),
     }
-    command = [
-        sys.executable,
-        "-c",
-        "from lti_tool.cli import main; main()",
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        "2",
-        "--threads",
-        "4",
-    ]
-    server = subprocess.Popen(
-        command, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    # Without the workers' relays: no LRS is configured, statements wait in the outbox.
+    server = serve(env, port, workers=2, threads=4, log=folder / "serve.log")
     try:
-        for _ in range(100):
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                    break
-            except OSError:
-                time.sleep(0.1)
-        time.sleep(0.5)
         _http_launches(base, signer, 100, threads)  # warm up both workers
         rate_first = _http_launches(base, signer, first - 100, threads)
-        rss_first = {pid: _rss_kb(pid) for pid in _workers(server.pid)}
+        rss_first = {pid: _rss_kb(pid) for pid in server.workers()}
         rate_rest = _http_launches(base, signer, total - first, threads)
-        rss_total = {pid: _rss_kb(pid) for pid in _workers(server.pid)}
+        rss_total = {pid: _rss_kb(pid) for pid in server.workers()}
         print(
             f"HTTP: gunicorn 2 workers × 4 threads, PostgreSQL + Redis, {threads} client threads:"
         )
@@ -371,12 +342,7 @@ def bench_http(total: int, first: int, threads: int) -> None:
                 f"{after:6.1f} MiB after {total} ({after - before:+.1f} MiB)"
             )
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        server.stop()
         keys_server.shutdown()
         keys_server.server_close()
         for key in cache.scan_iter("jalon:*"):

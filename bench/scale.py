@@ -40,7 +40,14 @@ import sqlalchemy as sa  # noqa: E402
 
 from bench import scale_baseline, scale_checks  # noqa: E402
 from bench.lms import LmsServer  # noqa: E402
-from bench.scale_stack import Process, jalon_env, locust, serve, serve_bare  # noqa: E402
+from bench.scale_stack import (  # noqa: E402
+    Process,
+    jalon_env,
+    locust,
+    platform_env,
+    serve,
+    serve_bare,
+)
 from lti_tool import migrations  # noqa: E402
 from lti_tool.db import Database  # noqa: E402
 from tests.deploy.stack import Stack  # noqa: E402
@@ -123,15 +130,9 @@ def scale_config(processes: int, args: argparse.Namespace, folder: Path) -> None
     )
     try:
         stack.start()
-        key = folder / "platform.pem"
-        key.write_bytes(lms.signer.private_pem())
-        key.chmod(0o600)
         load_env = {
             **stack.app_env(),
-            "BENCH_KEY_FILE": str(key),
-            "BENCH_ISSUER": lms.signer.issuer,
-            "BENCH_JWKS_URL": lms.signer.jwks_url,
-            "BENCH_LINEITEM": lms.signer.lineitem or "",
+            **platform_env(lms.signer, folder),
             "BENCH_LAUNCH_URL": stack.base_url + "/lti/launch",
             "BENCH_WAIT": args.wait,
             "BENCH_EVALUATORS": str(args.evaluators),

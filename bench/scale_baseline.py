@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.lms import LmsServer
-from bench.scale_stack import Figures, Process, cpu_seconds, locust
+from bench.scale_stack import Figures, Process, cpu_seconds, locust, platform_env
 
 PARTS = (
     ("jalon", "JalonLaunch"),
@@ -74,16 +74,7 @@ def run(
     folder: Path,
 ) -> dict[str, list[Part]]:
     """Run the interleaved rounds; return each part's measures, by user class."""
-    key = folder / "platform.pem"
-    key.write_bytes(lms.signer.private_pem())
-    key.chmod(0o600)
-    env = {
-        **env,
-        "BENCH_KEY_FILE": str(key),
-        "BENCH_ISSUER": lms.signer.issuer,
-        "BENCH_JWKS_URL": lms.signer.jwks_url,
-        "BENCH_LINEITEM": lms.signer.lineitem or "",
-    }
+    env = {**env, **platform_env(lms.signer, folder)}
     tools = {"jalon": jalon, "bare": bare}
     launch_paths = {"jalon": "/lti/launch", "bare": "/launch"}
     parts: dict[str, list[Part]] = {user: [] for _, user in PARTS}

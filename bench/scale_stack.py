@@ -18,7 +18,7 @@ from typing import IO
 
 import requests
 
-from bench.lms import wait_for_port
+from bench.lms import PlatformSigner, wait_for_port
 
 REPO = Path(__file__).resolve().parents[1]
 JALON = [sys.executable, "-c", "from lti_tool.cli import main; main()"]
@@ -80,6 +80,19 @@ def jalon_env(
         "JALON_LRS_ENDPOINT": lrs,
         "JALON_LRS_USERNAME": "jalon",
         "JALON_LRS_PASSWORD": "bench-password-not-secret",
+    }
+
+
+def platform_env(signer: PlatformSigner, folder: Path) -> dict[str, str]:
+    """Write the platform's key for the locust users; return the variables that name it."""
+    key = folder / "platform.pem"
+    key.write_bytes(signer.private_pem())
+    key.chmod(0o600)
+    return {
+        "BENCH_KEY_FILE": str(key),
+        "BENCH_ISSUER": signer.issuer,
+        "BENCH_JWKS_URL": signer.jwks_url,
+        "BENCH_LINEITEM": signer.lineitem or "",
     }
 
 
