@@ -147,7 +147,8 @@ class _Tool(FastHttpUser):
         _flow("landing", started, ok=page is not None)
         return page
 
-    def post_form(self, path: str, fields: dict[str, str], name: str, **kwargs: Any) -> Any:
+    def post_form(self, path: str, fields: dict[str, str] | bytes, name: str, **kwargs: Any) -> Any:
+        """POST a form of the launch (fields, or a multipart body with its header)."""
         return self.client.post(
             f"{path}?lt={self.token}",
             data=fields,
@@ -175,13 +176,8 @@ class Learner(_Tool):
         fields = {**dict(HIDDEN.findall(page)), "text": "Mon projet éditorial, version 1."}
         files = {**fields, "files": ("projet.pdf", ATTACHMENT, "application/pdf")}
         body, content_type = encode_multipart_formdata(files)
-        with self.client.post(
-            f"/epreuve/remise?lt={self.token}",
-            data=body,
-            headers={"Content-Type": content_type},
-            allow_redirects=False,
-            name="hand-in",
-            catch_response=True,
+        with self.post_form(
+            "/epreuve/remise", body, "hand-in", headers={"Content-Type": content_type}
         ) as handed:
             if handed.status_code != 303:
                 handed.failure(f"hand-in answered {handed.status_code}")
