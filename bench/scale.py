@@ -25,6 +25,7 @@ LRS of the tests (``bash .ci/lrs.sh``); ``python bench/scale.py --help`` for the
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import secrets
 import sys
@@ -38,16 +39,8 @@ sys.path.insert(0, str(REPO))
 import redis  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
-from bench import scale_baseline, scale_checks  # noqa: E402
+from bench import scale_baseline, scale_checks, scale_stack  # noqa: E402
 from bench.lms import LmsServer  # noqa: E402
-from bench.scale_stack import (  # noqa: E402
-    Process,
-    jalon_env,
-    locust,
-    platform_env,
-    serve,
-    serve_bare,
-)
 from lti_tool import migrations  # noqa: E402
 from lti_tool.db import Database  # noqa: E402
 from tests.deploy.stack import Stack  # noqa: E402
@@ -132,13 +125,13 @@ def scale_config(processes: int, args: argparse.Namespace, folder: Path) -> None
         stack.start()
         load_env = {
             **stack.app_env(),
-            **platform_env(lms.signer, folder),
+            **scale_stack.platform_env(lms.signer, folder),
             "BENCH_LAUNCH_URL": stack.base_url + "/lti/launch",
             "BENCH_WAIT": args.wait,
             "BENCH_EVALUATORS": str(args.evaluators),
         }
         load = os.getloadavg()[0]  # the machine is shared: say how busy it was
-        mixed = locust(
+        mixed = scale_stack.locust(
             ["Learner", "Evaluator"],
             args.users,
             args.seconds,
@@ -147,7 +140,7 @@ def scale_config(processes: int, args: argparse.Namespace, folder: Path) -> None
             folder / f"mixed-{processes}",
             ramp=args.ramp,
         )
-        burst = locust(
+        burst = scale_stack.locust(
             ["JalonLaunch"],
             args.clients,
             args.launch_seconds,
@@ -218,23 +211,22 @@ def baseline(args: argparse.Namespace, folder: Path) -> None:
     lms.signer.register(database, token_url=f"{lms.origin}/mod/lti/token.php")
     database.engine.dispose()
     jalon_base, bare_base = (f"http://127.0.0.1:{PORTS[k]}" for k in ("jalon", "bare"))
-    env = jalon_env(url, args.redis, jalon_base, folder / "base-instance", args.secret, "")
-    for name in ("ENDPOINT", "USERNAME", "PASSWORD"):
-        env.pop(f"JALON_LRS_{name}")  # statements wait in the outbox: the bare tool sends none
+    # No LRS: statements wait in the outbox (the bare tool sends none).
+    env = scale_stack.jalon_env(url, args.redis, jalon_base, folder / "base", args.secret)
     bare_env = {
         **env,
         "BENCH_BARE_ISSUER": lms.signer.issuer,
-        "BENCH_BARE_JWK": __import__("json").dumps(lms.signer.jwk),
+        "BENCH_BARE_JWK": json.dumps(lms.signer.jwk),
         "BENCH_BARE_URL": bare_base,
         "BENCH_BARE_REDIS": args.redis,
     }
     log = folder / "baseline.log"
     load = os.getloadavg()[0]
-    running: list[Process] = []
+    running: list[scale_stack.Process] = []
     try:
-        jalon = serve(env, PORTS["jalon"], args.base_workers, args.threads, log)
+        jalon = scale_stack.serve(env, PORTS["jalon"], args.base_workers, args.threads, log)
         running.append(jalon)
-        bare = serve_bare(bare_env, PORTS["bare"], args.base_workers, args.threads, log)
+        bare = scale_stack.serve_bare(bare_env, PORTS["bare"], args.base_workers, args.threads, log)
         running.append(bare)
         parts = scale_baseline.run(
             (jalon, jalon_base),

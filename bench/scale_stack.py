@@ -67,9 +67,9 @@ def cpu_seconds(pids: list[int]) -> float:
 
 
 def jalon_env(
-    database_url: str, redis_url: str, base_url: str, instance: Path, secret: str, lrs: str
+    database_url: str, redis_url: str, base_url: str, instance: Path, secret: str
 ) -> dict[str, str]:
-    """Return the environment every Jalon process of one stack shares."""
+    """Return the environment of a Jalon process without an LRS (statements wait)."""
     return {
         **os.environ,
         "JALON_DATABASE_URL": database_url,
@@ -77,9 +77,6 @@ def jalon_env(
         "JALON_SECRET_KEY": secret,
         "JALON_BASE_URL": base_url,
         "JALON_INSTANCE_PATH": str(instance),
-        "JALON_LRS_ENDPOINT": lrs,
-        "JALON_LRS_USERNAME": "jalon",
-        "JALON_LRS_PASSWORD": "bench-password-not-secret",
     }
 
 
