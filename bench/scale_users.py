@@ -85,6 +85,7 @@ class _Tool(FastHttpUser):
     """A browser on one tool: launches signed by the platform, pages by session token."""
 
     abstract = True
+    wait_time = constant(0)  # the baseline's users; the mixed load's think (BENCH_WAIT)
     insecure = True  # nginx's certificate in the benchmark is self-signed
     login_path = "/lti/login"
     launch_path = "/lti/launch"
@@ -251,8 +252,6 @@ class Evaluator(_Tool):
 class JalonLaunch(_Tool):
     """Launches one after another (login + launch), as fast as Jalon answers."""
 
-    wait_time = constant(0)
-
     @task
     def one(self) -> None:
         self.launch(self.new_sub())
@@ -260,8 +259,6 @@ class JalonLaunch(_Tool):
 
 class JalonLaunchLanding(_Tool):
     """A launch and its landing (accueil → épreuve), one after another."""
-
-    wait_time = constant(0)
 
     @task
     def one(self) -> None:
@@ -271,8 +268,6 @@ class JalonLaunchLanding(_Tool):
 
 class JalonLanding(_Tool):
     """One launch, then landings (accueil → épreuve) one after another."""
-
-    wait_time = constant(0)
 
     def on_start(self) -> None:
         self.launch(self.new_sub())
@@ -285,7 +280,6 @@ class JalonLanding(_Tool):
 class BareLaunch(_Tool):
     """Launches of the bare pylti1p3 tool, one after another."""
 
-    wait_time = constant(0)
     login_path, launch_path = "/login", "/launch"
 
     @task
@@ -296,7 +290,6 @@ class BareLaunch(_Tool):
 class BareLaunchPage(_Tool):
     """A launch of the bare tool and its trivial page."""
 
-    wait_time = constant(0)
     login_path, launch_path = "/login", "/launch"
 
     @task
