@@ -30,10 +30,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from launch import PG_ADMIN, TOOL, PlatformSigner, jalon_app, launch_once
-
+from bench.launch import PG_ADMIN, TOOL, PlatformSigner, jalon_app, launch_once
 from lti_tool.db import Database
 from xapi.prepared import Prepared
 

@@ -21,119 +21,36 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
-import json
 import os
 import secrets
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
-import jwt
 import sqlalchemy as sa
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.bare_tool import DictCache, bare_pylti1p3_app  # noqa: E402
+from bench.lms import ISSUER, JWKS_URL, PlatformSigner, free_port, jwks_server  # noqa: E402
+from bench.lms import login_params as _login_params  # noqa: E402
+from bench.lms import query as _query  # noqa: E402
+from bench.scale_stack import serve  # noqa: E402
 from lti_tool import create_app, migrations  # noqa: E402
 from lti_tool.config import Settings  # noqa: E402
 from lti_tool.db import Database  # noqa: E402
-from lti_tool.frameworks import install_bundled  # noqa: E402
 from lti_tool.lti.jwks import InMemoryJwksFetcher  # noqa: E402
-from lti_tool.lti.keys import public_jwk  # noqa: E402
-from lti_tool.models import Deployment, Platform, PlatformStatus  # noqa: E402
 
-CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
-ISSUER = "https://moodle.bench.example"
-CLIENT_ID = "bench-client"
-JWKS_URL = "https://moodle.bench.example/mod/lti/certs.php"
 TOOL = "https://jalon.bench"
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 PG_BENCH_DB = "jalon_bench_launch"
 REDIS_URL = "redis://127.0.0.1:6379/14"
-
-
-class PlatformSigner:
-    """A Moodle-shaped platform: one RSA key, id_tokens signed with it."""
-
-    def __init__(self, issuer: str = ISSUER, jwks_url: str = JWKS_URL) -> None:
-        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        self.jwk = public_jwk(self.key)
-        self.issuer = issuer
-        self.jwks_url = jwks_url
-
-    def token(self, nonce: str, user: int, launch_url: str) -> str:
-        now = int(time.time())
-        claims = {
-            "iss": self.issuer,
-            "aud": CLIENT_ID,
-            "sub": str(user),
-            "exp": now + 60,
-            "iat": now,
-            "nonce": nonce,
-            "name": f"Learner {user}",
-            "email": f"learner{user}@example.edu",
-            CLAIM + "deployment_id": "1",
-            CLAIM + "target_link_uri": launch_url,
-            CLAIM + "message_type": "LtiResourceLinkRequest",
-            CLAIM + "version": "1.3.0",
-            CLAIM + "roles": ["http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"],
-            CLAIM + "context": {
-                "id": "7",
-                "label": "CM6",
-                "title": "Bench",
-                "type": ["CourseSection"],
-            },
-            CLAIM + "resource_link": {"id": "3", "title": "Épreuve 3"},
-            CLAIM + "custom": {"framework": "community-manager-n6", "epreuve": "E3"},
-            CLAIM + "launch_presentation": {"locale": "fr", "document_target": "iframe"},
-            CLAIM + "tool_platform": {"product_family_code": "moodle", "guid": "bench"},
-            "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint": {
-                "scope": ["https://purl.imsglobal.org/spec/lti-ags/scope/score"],
-                "lineitems": f"{self.issuer}/mod/lti/services.php/7/lineitems?type_id=1",
-            },
-        }
-        return jwt.encode(claims, self.key, algorithm="RS256", headers={"kid": self.jwk["kid"]})
-
-    def register(self, database: Database) -> None:
-        """Store this platform, and the bundled référentiel its links name (as the demo does)."""
-        with database.session() as session:
-            install_bundled(session)
-            platform = Platform(
-                status=PlatformStatus.ACTIVE,
-                issuer=self.issuer,
-                client_id=CLIENT_ID,
-                name="bench",
-                auth_login_url=f"{self.issuer}/mod/lti/auth.php",
-                auth_token_url=f"{self.issuer}/mod/lti/token.php",
-                key_set_url=self.jwks_url,
-            )
-            platform.deployments = [Deployment(deployment_id="1")]
-            session.add(platform)
-
-
-def _query(location: str) -> dict[str, str]:
-    return dict(parse_qsl(urlsplit(location).query))
-
-
-def _login_params(launch_url: str, user: int) -> dict[str, str]:
-    return {
-        "iss": ISSUER,
-        "login_hint": str(user),
-        "target_link_uri": launch_url,
-        "lti_message_hint": "3",
-        "client_id": CLIENT_ID,
-        "lti_deployment_id": "1",
-    }
 
 
 def launch_once(
@@ -163,60 +80,6 @@ def _time_flow(
 ) -> list[tuple[float, float]]:
     """Return (wall, CPU) seconds of login + launch, tool side, for ``n`` launches."""
     return [launch_once(client, signer, i % 50, login, launch)[:2] for i in range(n)]
-
-
-def _bare_pylti1p3_app(signer: PlatformSigner) -> Any:
-    """A minimal Flask tool on pylti1p3 alone, as its README shows, with caches."""
-    from flask import Flask, redirect
-    from pylti1p3.contrib.flask import (
-        FlaskCacheDataStorage,
-        FlaskMessageLaunch,
-        FlaskOIDCLogin,
-        FlaskRequest,
-    )
-    from pylti1p3.tool_config import ToolConfDict
-
-    class DictCache:
-        def __init__(self) -> None:
-            self.data: dict[str, Any] = {}
-
-        def get(self, key: str) -> Any:
-            return self.data.get(key)
-
-        def set(self, key: str, value: Any, exp: int | None = None) -> None:
-            self.data[key] = value
-
-    cache = DictCache()
-    conf = ToolConfDict(
-        {
-            ISSUER: {
-                "client_id": CLIENT_ID,
-                "auth_login_url": f"{ISSUER}/mod/lti/auth.php",
-                "auth_token_url": f"{ISSUER}/mod/lti/token.php",
-                "key_set": {"keys": [signer.jwk]},  # the platform keys, cached
-                "deployment_ids": ["1"],
-            }
-        }
-    )
-    app = Flask("bare_pylti1p3")
-    app.secret_key = secrets.token_hex(16)
-
-    @app.post("/login")
-    def login() -> Any:
-        oidc = FlaskOIDCLogin(
-            FlaskRequest(), conf, launch_data_storage=FlaskCacheDataStorage(cache)
-        )
-        return oidc.redirect(TOOL + "/launch")
-
-    @app.post("/launch")
-    def launch() -> Any:
-        message = FlaskMessageLaunch(
-            FlaskRequest(), conf, launch_data_storage=FlaskCacheDataStorage(cache)
-        )
-        message.get_launch_data()
-        return redirect(f"/ok?launch_id={message.get_launch_id()}")
-
-    return app
 
 
 def jalon_app(
@@ -270,7 +133,7 @@ def bench_in_process(n: int, warmup: int) -> None:
         signer = PlatformSigner()
         app, database, fetcher = jalon_app(url, folder, signer)
         jalon = app.test_client()
-        bare = _bare_pylti1p3_app(signer).test_client()
+        bare = bare_pylti1p3_app(ISSUER, signer.jwk, TOOL, DictCache()).test_client()
         _time_flow(jalon, signer, warmup, "/lti/login", "/lti/launch")
         _time_flow(bare, signer, warmup, "/login", "/launch")
         # Interleave the two in rounds so that both see the same machine conditions.
@@ -384,36 +247,11 @@ def bench_statements(rounds: int) -> None:
 # HTTP ---------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _jwks_server(document: dict[str, Any]) -> tuple[Any, str]:
-    from werkzeug.serving import make_server
-
-    body = json.dumps(document).encode()
-
-    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
-        start_response("200 OK", [("Content-Type", "application/json")])
-        return [body]
-
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_port}/jwks"
-
-
 def _rss_kb(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     return 0
-
-
-def _workers(master: int) -> list[int]:
-    children = Path(f"/proc/{master}/task/{master}/children")
-    return [int(pid) for pid in children.read_text().split()] if children.exists() else []
 
 
 def _http_launches(base: str, signer: PlatformSigner, count: int, threads: int) -> float:
@@ -487,14 +325,13 @@ def bench_http(
         return
     url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{pg_db}"
     migrations.upgrade(url)
-    jwks_server, jwks_url = None, ""
     signer = PlatformSigner()
-    jwks_server, jwks_url = _jwks_server({"keys": [signer.jwk]})
+    keys_server, jwks_url = jwks_server({"keys": [signer.jwk]})
     signer.jwks_url = jwks_url
     database = Database(url)
     signer.register(database)
     database.engine.dispose()
-    port = port or _free_port()
+    port = port or free_port()
     base = f"http://127.0.0.1:{port}"
     folder = Path(tempfile.mkdtemp(prefix="jalon-bench-"))
     env = {
@@ -505,36 +342,14 @@ def bench_http(
         "JALON_BASE_URL": base,
         "JALON_INSTANCE_PATH": str(folder),
     }
-    command = [
-        sys.executable,
-        "-c",
-        "from lti_tool.cli import main; main()",
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        "2",
-        "--threads",
-        "4",
-    ]
-    server = subprocess.Popen(
-        command, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    # Without the workers' relays: no LRS is configured, statements wait in the outbox.
+    server = serve(env, port, workers=2, threads=4, log=folder / "serve.log")
     try:
-        for _ in range(100):
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                    break
-            except OSError:
-                time.sleep(0.1)
-        time.sleep(0.5)
         _http_launches(base, signer, 100, threads)  # warm up both workers
         rate_first = _http_launches(base, signer, first - 100, threads)
-        rss_first = {pid: _rss_kb(pid) for pid in _workers(server.pid)}
+        rss_first = {pid: _rss_kb(pid) for pid in server.workers()}
         rate_rest = _http_launches(base, signer, total - first, threads)
-        rss_total = {pid: _rss_kb(pid) for pid in _workers(server.pid)}
+        rss_total = {pid: _rss_kb(pid) for pid in server.workers()}
         print(
             f"HTTP: gunicorn 2 workers × 4 threads, PostgreSQL + Redis, {threads} client threads:"
         )
@@ -547,15 +362,9 @@ def bench_http(
                 f"{after:6.1f} MiB after {total} ({after - before:+.1f} MiB)"
             )
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        if jwks_server is not None:
-            jwks_server.shutdown()
-            jwks_server.server_close()
+        server.stop()
+        keys_server.shutdown()
+        keys_server.server_close()
         for key in cache.scan_iter("jalon:*"):
             cache.delete(key)
         cache.close()
