@@ -117,7 +117,7 @@ class Relay:
             return self.drain(stop=stop)
         if stop is None:
             stop = threading.Event()
-            with _stopping_on_signals(stop):
+            with stopping_on_signals(stop, "xAPI relay: %s received, stopping after this batch"):
                 return self._work(stop)
         return self._work(stop)
 
@@ -290,15 +290,18 @@ def _brief(answer: LrsAnswer) -> str:
 
 
 @contextlib.contextmanager
-def _stopping_on_signals(stop: threading.Event) -> Iterator[None]:
-    """Set ``stop`` on SIGTERM and SIGINT while the block runs (main thread only)."""
+def stopping_on_signals(stop: threading.Event, announce: str) -> Iterator[None]:
+    """Set ``stop`` on SIGTERM and SIGINT while the block runs (main thread only).
+
+    ``announce`` is logged with the signal's name (``%s``): what stops, and after what.
+    """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
 
     def _handler(signum: int, _frame: object) -> None:
-        logger.info("xAPI relay: %s received, stopping after this batch", signal.strsignal(signum))
+        logger.info(announce, signal.strsignal(signum))
         stop.set()
 
     for sig in previous:

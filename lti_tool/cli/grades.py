@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import click
 import sqlalchemy as sa
@@ -18,6 +16,7 @@ from lti_tool.evaluation import passback
 from lti_tool.evaluation.models import GradePassback, PassbackStatus
 from lti_tool.services import lms_services
 from xapi.columns import utcnow
+from xapi.relay import stopping_on_signals
 
 logger = logging.getLogger(__name__)
 
@@ -79,26 +78,6 @@ def start_background_grades(app: Flask) -> Callable[[], None]:
     return _stop
 
 
-@contextlib.contextmanager
-def _stopping_on_signals(stop: threading.Event) -> Iterator[None]:
-    """Set ``stop`` on SIGTERM and SIGINT while the block runs (the main thread's)."""
-    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
-
-    def _handler(signum: int, _frame: object) -> None:
-        logger.info(
-            "Grade delivery: %s received, stopping after this grade", signal.strsignal(signum)
-        )
-        stop.set()
-
-    for sig in previous:
-        signal.signal(sig, _handler)
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
 @click.group()
 def grades() -> None:
     """Deliver grades to the LMS (AGS) and inspect those waiting or refused."""
@@ -149,7 +128,7 @@ def send_command(once: bool, at_once: bool) -> None:
         stop = threading.Event()
         # systemd stops the unit with SIGTERM: finish the grade in flight rather than die
         # with a score posted and not recorded (it would be sent again after the lease).
-        with _stopping_on_signals(stop):
+        with stopping_on_signals(stop, "Grade delivery: %s received, stopping after this grade"):
             click.echo("Delivering grades to the LMS (SIGTERM or Ctrl+C to stop)")
             work(app, stop)
         click.echo("Stopped")
