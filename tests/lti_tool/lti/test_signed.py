@@ -42,3 +42,13 @@ def test_another_salt_or_secret_is_refused() -> None:
         except BadSignature:
             continue
         raise AssertionError("a token signed with another key was read")
+
+
+def test_an_older_secret_still_reads_and_the_newest_signs() -> None:
+    # itsdangerous' key rotation: a list of secrets, the last one signs.
+    old = TokenSerializer(SECRET, salt="s").dumps(["launch", 1])
+    rotated = TokenSerializer([SECRET, SECRET + "-new"], salt="s")
+    assert rotated.loads(old) == ["launch", 1]
+    assert TokenSerializer(SECRET + "-new", salt="s").loads(rotated.dumps(["x", 2])) == ["x", 2]
+    # A salt given at the call is honoured, not the one the signer was built for.
+    assert rotated.loads(rotated.dumps(["y", 3], salt="u"), salt="u") == ["y", 3]
