@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 import sqlalchemy as sa
 from flask import Flask, Response, current_app, g, request
+from werkzeug.datastructures import Headers
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from lti_tool.csrf import SAFE_METHODS
@@ -144,24 +145,40 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def _security_headers(response: Response) -> Response:
         headers = response.headers
-        headers.setdefault("X-Content-Type-Options", "nosniff")
+        # The response's own headers, read in one pass: Werkzeug looks each name up by
+        # scanning them, and signals a missing one by building an HTTP exception.
+        present: dict[str, str] = {}
+        for name, value in headers.items():
+            present.setdefault(name.lower(), value)
+        if "x-content-type-options" not in present:
+            headers.add("X-Content-Type-Options", "nosniff")
         # Links carry the session token: no URL of Jalon's may leave in a Referer.
-        headers["Referrer-Policy"] = "no-referrer"
+        _put(headers, present, "Referrer-Policy", "no-referrer")
         ancestors = f"frame-ancestors {_frame_ancestors()}"
-        policy = headers.get("Content-Security-Policy")
+        policy = present.get("content-security-policy")
         if policy is None:
-            headers["Content-Security-Policy"] = (
-                f"{BASE_POLICY}; form-action {_form_action()}; {ancestors}"
+            headers.add(
+                "Content-Security-Policy",
+                f"{BASE_POLICY}; form-action {_form_action()}; {ancestors}",
             )
         elif "frame-ancestors" not in policy:
             # A view's own policy (a learner's file, sandboxed) still says who may frame it.
             headers["Content-Security-Policy"] = f"{policy}; {ancestors}"
         admin = request.path.startswith(ADMIN_PREFIX)
+        cache_control = present.get("cache-control")
         if admin or _carries_token():
-            headers["Cache-Control"] = _no_store(headers.get("Cache-Control"))
-        elif request.blueprint in PERSONAL_BLUEPRINTS and "Cache-Control" not in headers:
-            headers["Cache-Control"] = "no-store"
+            _put(headers, present, "Cache-Control", _no_store(cache_control))
+        elif request.blueprint in PERSONAL_BLUEPRINTS and cache_control is None:
+            headers.add("Cache-Control", "no-store")
         return response
+
+
+def _put(headers: Headers, present: dict[str, str], name: str, value: str) -> None:
+    """Set header ``name`` (``present``: the lowercased names already there)."""
+    if name.lower() in present:
+        headers[name] = value
+    else:
+        headers.add(name, value)
 
 
 def _no_store(current: str | None) -> str:
