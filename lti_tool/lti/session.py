@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from flask import Flask, current_app, g, request, url_for
 from flask_babel import refresh
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import BadSignature
 from markupsafe import Markup
 
 from lti_tool import csrf
@@ -30,6 +30,7 @@ from lti_tool.i18n import LOCALES
 from lti_tool.lti.errors import LaunchRejected
 from lti_tool.lti.launch import CLAIM, LAUNCH_TTL, launch_key
 from lti_tool.lti.roles import Roles, parse
+from lti_tool.lti.signed import TokenSerializer
 from lti_tool.people import LaunchedPerson, shared_name
 
 PARAM = "lt"
@@ -41,14 +42,14 @@ _TOKEN_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _serializer() -> URLSafeTimedSerializer:
+def _serializer() -> TokenSerializer:
     return _serializer_for(current_app.config["SECRET_KEY"])
 
 
 @functools.lru_cache(maxsize=8)
-def _serializer_for(secret: str) -> URLSafeTimedSerializer:
+def _serializer_for(secret: str) -> TokenSerializer:
     # One per secret rather than one per request: every page issues or reads a token.
-    return URLSafeTimedSerializer(secret, salt=SALT)
+    return TokenSerializer(secret, salt=SALT)
 
 
 def issue(launch_id: str, launched_at: int | None = None) -> str:

@@ -28,7 +28,9 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import BadSignature
+
+from lti_tool.lti.signed import TokenSerializer
 
 STATE_TTL = 600
 COOKIE_PREFIX = "lti1p3-"
@@ -83,7 +85,7 @@ class StateSigner:
     """Issue and read signed login states; derive each state's nonce."""
 
     def __init__(self, secret: str) -> None:
-        self._serializer = URLSafeTimedSerializer(secret, salt=SALT)
+        self._serializer = TokenSerializer(secret, salt=SALT)
         self._nonce_key = hashlib.sha256(f"{SALT}.nonce\n{secret}".encode()).digest()
 
     def issue(self, state: LoginState) -> str:

@@ -14,11 +14,14 @@ import time
 from collections.abc import Callable
 
 import sqlalchemy as sa
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Request, Response, current_app, g
+from flask.globals import request_ctx
+from werkzeug.datastructures import Headers
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from lti_tool.csrf import SAFE_METHODS
 from lti_tool.lti import services, session
+from lti_tool.lti.session import LaunchSession
 from lti_tool.models import Platform, PlatformStatus, url_origin
 
 BASE_POLICY = (
@@ -96,20 +99,19 @@ def _platform_origins(key: object, where: Where) -> frozenset[str]:
     return cache.get(key, generation, lambda: _read_origins(where))
 
 
-def _frame_ancestors() -> str:
-    if request.path.startswith(ADMIN_PREFIX):
+def _frame_ancestors(req: Request, launch: LaunchSession | None) -> str:
+    if req.path.startswith(ADMIN_PREFIX):
         return "'none'"
-    launch = session.current()
     if launch is not None:
         platform_id = launch.platform_id
         origins = _platform_origins(platform_id, lambda: Platform.id == platform_id)
-    elif request.blueprint == "lti_registration":
+    elif req.blueprint == "lti_registration":
         # The platform registering Jalon is not known yet, and hosted Canvas frames this
         # page from the school's host, not from its configuration URL's.
-        values = request.args if request.method in SAFE_METHODS else request.form
+        values = req.args if req.method in SAFE_METHODS else req.form
         given = url_origin(values.get("openid_configuration"))
         return " ".join(["'self'", "https:", *([given] if given else [])])
-    elif request.endpoint in LTI_MESSAGES:
+    elif req.endpoint in LTI_MESSAGES:
         origins = _platform_origins("registered", None)
     else:
         origins = _platform_origins("active", lambda: Platform.status == PlatformStatus.ACTIVE)
@@ -121,15 +123,15 @@ def _form_action() -> str:
     return " ".join(["'self'", *sorted(extra)])
 
 
-def _carries_token() -> bool:
-    if session.current() is not None or session.PARAM in request.args:
+def _carries_token(req: Request, launch: LaunchSession | None) -> bool:
+    if launch is not None or session.PARAM in req.args:
         return True
-    if session.HEADER in request.headers:
+    if session.HEADER in req.headers:
         return True
-    if request.method in SAFE_METHODS:
+    if req.method in SAFE_METHODS:
         return False
     try:
-        return session.PARAM in request.form
+        return session.PARAM in req.form
     except RequestEntityTooLarge:
         # A body over the limit is never read, so the 413 page cannot tell: keep it anyway
         # (reading the form again here turned that page into a 500).
@@ -144,24 +146,42 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def _security_headers(response: Response) -> Response:
         headers = response.headers
-        headers.setdefault("X-Content-Type-Options", "nosniff")
+        # The request and its launch, looked up once rather than through the proxies.
+        req, launch = request_ctx.request, session.current()
+        # The response's own headers, read in one pass: Werkzeug looks each name up by
+        # scanning them, and signals a missing one by building an HTTP exception.
+        present: dict[str, str] = {}
+        for name, value in headers.items():
+            present.setdefault(name.lower(), value)
+        if "x-content-type-options" not in present:
+            headers.add("X-Content-Type-Options", "nosniff")
         # Links carry the session token: no URL of Jalon's may leave in a Referer.
-        headers["Referrer-Policy"] = "no-referrer"
-        ancestors = f"frame-ancestors {_frame_ancestors()}"
-        policy = headers.get("Content-Security-Policy")
+        _put(headers, present, "Referrer-Policy", "no-referrer")
+        ancestors = f"frame-ancestors {_frame_ancestors(req, launch)}"
+        policy = present.get("content-security-policy")
         if policy is None:
-            headers["Content-Security-Policy"] = (
-                f"{BASE_POLICY}; form-action {_form_action()}; {ancestors}"
+            headers.add(
+                "Content-Security-Policy",
+                f"{BASE_POLICY}; form-action {_form_action()}; {ancestors}",
             )
         elif "frame-ancestors" not in policy:
             # A view's own policy (a learner's file, sandboxed) still says who may frame it.
             headers["Content-Security-Policy"] = f"{policy}; {ancestors}"
-        admin = request.path.startswith(ADMIN_PREFIX)
-        if admin or _carries_token():
-            headers["Cache-Control"] = _no_store(headers.get("Cache-Control"))
-        elif request.blueprint in PERSONAL_BLUEPRINTS and "Cache-Control" not in headers:
-            headers["Cache-Control"] = "no-store"
+        admin = req.path.startswith(ADMIN_PREFIX)
+        cache_control = present.get("cache-control")
+        if admin or _carries_token(req, launch):
+            _put(headers, present, "Cache-Control", _no_store(cache_control))
+        elif req.blueprint in PERSONAL_BLUEPRINTS and cache_control is None:
+            headers.add("Cache-Control", "no-store")
         return response
+
+
+def _put(headers: Headers, present: dict[str, str], name: str, value: str) -> None:
+    """Set header ``name`` (``present``: the lowercased names already there)."""
+    if name.lower() in present:
+        headers[name] = value
+    else:
+        headers.add(name, value)
 
 
 def _no_store(current: str | None) -> str:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, abort, request
+from flask import Flask, Request, abort, request
+from flask.globals import request_ctx
 from flask_babel import gettext as _
 from marshmallow import ValidationError
 from werkzeug.datastructures import MultiDict
@@ -26,16 +27,16 @@ def _first_in_fields(fields: MultiDict[str, str]) -> str | None:
     return None
 
 
-def _unstorable_field() -> str | None:
+def _unstorable_field(req: Request) -> str | None:
     """Return the name of the first field that holds an unstorable character, if any."""
-    found = _first_in_fields(request.args)
-    if found is None and request.method not in SAFE_METHODS:
-        if request.is_json:
-            found = first_unstorable(request.get_json(silent=True))
+    found = _first_in_fields(req.args)
+    if found is None and req.method not in SAFE_METHODS:
+        if req.is_json:
+            found = first_unstorable(req.get_json(silent=True))
         else:
-            found = _first_in_fields(request.form)
+            found = _first_in_fields(req.form)
             # A file's field name only: its file name is the upload's business (files.py).
-            bad = (storable(name) or "_" for name in request.files if not is_storable(name))
+            bad = (storable(name) or "_" for name in req.files if not is_storable(name))
             found = found or next(bad, None)
     return found
 
@@ -56,9 +57,10 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def _check_input() -> None:
-        values: dict[str, Any] = request.view_args or {}
+        req = request_ctx.request  # once, rather than through the proxy at each use
+        values: dict[str, Any] = req.view_args or {}
         if any(isinstance(v, str) and not is_storable(v) for v in values.values()):
             abort(404)
-        field = _unstorable_field()
+        field = _unstorable_field(req)
         if field is not None:
             _refuse(field)
