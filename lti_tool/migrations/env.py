@@ -6,6 +6,7 @@ from alembic import context
 
 import xapi.outbox
 from lti_tool import models  # noqa: F401 (registers the tables)
+from lti_tool.certification import models as certification_models  # noqa: F401
 from lti_tool.db import Base, make_engine
 from lti_tool.evaluation import models as evaluation_models  # noqa: F401
 from lti_tool.privacy import models as privacy_models  # noqa: F401

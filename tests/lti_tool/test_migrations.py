@@ -9,6 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from lti_tool import migrations
+from lti_tool.certification import models as _certification_models  # noqa: F401 (tables)
 from lti_tool.db import Base, make_engine
 from xapi import outbox
 

@@ -1,0 +1,1 @@
+"""The certification back-office: jury sessions, minutes, credentials and the accrochage file."""
