@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from lti_tool.cli.certification import certification
 from lti_tool.cli.database import db
 from lti_tool.cli.files import files
 from lti_tool.cli.grades import grades
@@ -34,3 +35,5 @@ for command in (db, serve, demo, referentiel, platform, keys, xapi, grades, file
 # Retention and the register of processing (issue 13, GDPR).
 for command in (purge_command, rgpd):
     main.add_command(command)
+# The certification back-office (issue 14).
+main.add_command(certification)
