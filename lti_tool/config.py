@@ -43,6 +43,20 @@ UNSAFE_UPLOAD_TYPES = frozenset({"html", "htm", "xhtml", "svg", "js", "mjs", "xm
 
 
 @dataclass(frozen=True)
+class CertifierSettings:
+    """Who delivers the certification: the credentials' issuer and the accrochage sender."""
+
+    name: str = "Organisme certificateur"
+    url: str | None = None
+    email: str | None = None
+    # The Caisse des Dépôts' identifiers of the certifier (accrochage: 8 characters, 1–20).
+    id_client: str | None = None
+    id_contrat: str | None = None
+    # Days a holder's civil identity is kept after their session is signed.
+    identity_retention_days: int = 365
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the app is configured with."""
 
@@ -82,6 +96,9 @@ class Settings:
     metrics_token: str | None = field(default=None, repr=False)
     # "text" (the default) or "json": one JSON object per log line (JALON_LOG_FORMAT).
     log_format: str = "text"
+    # The certifier (JALON_CERTIFIER_*) and how long holder identities are kept
+    # (JALON_RETENTION_IDENTITY_DAYS). See lti_tool.certification.
+    certifier: CertifierSettings = field(default_factory=CertifierSettings)
 
     @classmethod
     def from_env(
@@ -145,6 +162,7 @@ class Settings:
             erasure_keep_decisions=_erasure_keep_decisions(env),
             metrics_token=_metrics_token(env),
             log_format=log_format(env),
+            certifier=_certifier(env),
         )
 
 
@@ -289,3 +307,27 @@ def log_format(environ: Mapping[str, str] | None = None) -> str:
     if text not in {"text", "json"}:
         raise ConfigError("JALON_LOG_FORMAT must be text or json")
     return text
+
+
+def _certifier(env: Mapping[str, str]) -> CertifierSettings:
+    """Return the certifier's identity; its Caisse des Dépôts identifiers are checked here."""
+    id_client = env.get("JALON_CERTIFIER_ID_CLIENT", "").strip() or None
+    if id_client is not None and len(id_client) != 8:
+        raise ConfigError("JALON_CERTIFIER_ID_CLIENT must be exactly 8 characters")
+    id_contrat = env.get("JALON_CERTIFIER_ID_CONTRAT", "").strip() or None
+    if id_contrat is not None and len(id_contrat) > 20:
+        raise ConfigError("JALON_CERTIFIER_ID_CONTRAT must be 1 to 20 characters")
+    url = env.get("JALON_CERTIFIER_URL", "").strip() or None
+    if url is not None and urlsplit(url).scheme not in {"http", "https"}:
+        raise ConfigError("JALON_CERTIFIER_URL must be an absolute http(s) URL")
+    email = env.get("JALON_CERTIFIER_EMAIL", "").strip() or None
+    if email is not None and "@" not in email:
+        raise ConfigError("JALON_CERTIFIER_EMAIL must be an e-mail address")
+    return CertifierSettings(
+        name=env.get("JALON_CERTIFIER_NAME", "").strip() or CertifierSettings.name,
+        url=url,
+        email=email,
+        id_client=id_client,
+        id_contrat=id_contrat,
+        identity_retention_days=_whole(env, "JALON_RETENTION_IDENTITY_DAYS", 365, 1, 3650, "days"),
+    )
