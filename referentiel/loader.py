@@ -142,6 +142,7 @@ def check_references(framework: Framework) -> Iterator[tuple[PathKey, str]]:
                         f"({rules.min_criteria})",
                     )
 
+    yield from _rncp_codes(framework)
     bloc_codes = {bloc.code for bloc in framework.blocs}
     competencies = {c.code for c in framework.competencies()}
     for a, activity in enumerate(framework.activities):
@@ -181,6 +182,23 @@ def check_references(framework: Framework) -> Iterator[tuple[PathKey, str]]:
                         ("blocs", b, "competencies", c),
                         f"{competency.code} is evaluated by no épreuve",
                     )
+
+
+def _rncp_codes(framework: Framework) -> Iterator[tuple[PathKey, str]]:
+    """Yield each bloc RNCP code that is not one of the title's, or used twice."""
+    title = framework.identity.rncp
+    seen: dict[str, int] = {}
+    for b, bloc in enumerate(framework.blocs):
+        if bloc.rncp is None:
+            continue
+        where = ("blocs", b, "rncp")
+        if title is None:
+            yield where, "needs the title's number too (framework.rncp)"
+        elif not bloc.rncp.startswith(f"{title}BC"):
+            yield where, f"{bloc.rncp} is not a bloc of {title} (framework.rncp)"
+        if bloc.rncp in seen:
+            yield where, f"duplicate RNCP code {bloc.rncp!r} (already blocs[{seen[bloc.rncp]}])"
+        seen.setdefault(bloc.rncp, b)
 
 
 def _duplicates(framework: Framework) -> Iterator[tuple[PathKey, str]]:

@@ -71,6 +71,8 @@ class Bloc:
     code: str
     title: str
     competencies: tuple[Competency, ...]
+    # The bloc's code in the RNCP (``RNCP12345BC02``): the accrochage declares a bloc with it.
+    rncp: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +113,8 @@ class Identity:
     publisher: str
     description: str | None = None
     updated: date | None = None
+    # The title's number in the RNCP (``RNCP12345``), as France Compétences registered it.
+    rncp: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from marshmallow import (
     Schema,
     ValidationError,
     fields,
+    post_dump,
     post_load,
     validate,
     validates_schema,
@@ -48,6 +49,11 @@ DURATION = validate.Regexp(
     error="must be an ISO 8601 duration such as P4W or PT3H",
 )
 _TEXT = validate.Length(min=1, error="must not be empty")
+# France Compétences' numbers: a title ``RNCP12345``, one of its blocs ``RNCP12345BC02``.
+RNCP = validate.Regexp(r"^RNCP[0-9]{1,6}$", error="must be an RNCP number such as RNCP12345")
+RNCP_BLOC = validate.Regexp(
+    r"^RNCP[0-9]{1,6}BC[0-9]{2}$", error="must be an RNCP bloc code such as RNCP12345BC01"
+)
 
 
 def _text(**kwargs: Any) -> fields.String:
@@ -81,6 +87,17 @@ class _Date(fields.Date):
 class _Strict(Schema):
     class Meta:
         unknown = RAISE
+
+
+def _rncp(rule: validate.Validator) -> fields.String:
+    return fields.String(allow_none=True, load_default=None, validate=rule)
+
+
+def _without_absent_rncp(data: dict[str, Any]) -> dict[str, Any]:
+    """Leave ``rncp`` out when it is not set, so files written before it are unchanged."""
+    if data.get("rncp") is None:
+        data.pop("rncp", None)
+    return data
 
 
 class ScaleLevelSchema(_Strict):
@@ -160,10 +177,15 @@ class BlocSchema(_Strict):
         required=True,
         validate=validate.Length(min=1, error="a bloc needs at least one competency"),
     )
+    rncp = _rncp(RNCP_BLOC)
 
     @post_load
     def _make(self, data: dict[str, Any], **_: Any) -> Bloc:
         return Bloc(**_tuples(data, "competencies"))
+
+    @post_dump
+    def _unset(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        return _without_absent_rncp(data)
 
 
 class ActivitySchema(_Strict):
@@ -213,10 +235,15 @@ class IdentitySchema(_Strict):
     publisher = _text()
     description = fields.String(allow_none=True, load_default=None)
     updated = _Date(allow_none=True, load_default=None)
+    rncp = _rncp(RNCP)
 
     @post_load
     def _make(self, data: dict[str, Any], **_: Any) -> Identity:
         return Identity(**data)
+
+    @post_dump
+    def _unset(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        return _without_absent_rncp(data)
 
 
 class FrameworkSchema(_Strict):

@@ -319,6 +319,9 @@ class _Reader:
             where = ("CFDocument", "extensions", "jalon") if in_extension else ("CFDocument",)
             self.origins[("framework", key)] = (*where, case_key)
             out[key] = value
+        if "rncp" in jalon:
+            self.origins[("framework", "rncp")] = ("CFDocument", "extensions", "jalon", "rncp")
+            out["rncp"] = jalon["rncp"]
         return out
 
     def read_rubrics(self) -> dict[str, _Found]:
@@ -379,9 +382,12 @@ class _Reader:
                         ),
                     }
                 )
-            blocs.append(
-                {"code": code, "title": item["fullStatement"], "competencies": competencies}
-            )
+            bloc = {"code": code, "title": item["fullStatement"], "competencies": competencies}
+            rncp = _jalon(item).get("rncp")
+            if rncp is not None:
+                self.origins[("blocs", b, "rncp")] = ("CFItems", i, "extensions", "jalon", "rncp")
+                bloc["rncp"] = rncp
+            blocs.append(bloc)
         return blocs
 
     def item_criteria(self, competency_id: str) -> Iterator[tuple[dict[str, Any], PathKey]]:

@@ -84,6 +84,8 @@ class _Writer:
                 }
             },
         }
+        if identity.rncp is not None:
+            cf_document["extensions"]["jalon"]["rncp"] = identity.rncp
         return {
             "CFDocument": cf_document,
             "CFItems": list(self.items()),
@@ -106,7 +108,8 @@ class _Writer:
 
     def items(self) -> Iterator[dict[str, Any]]:
         for bloc in self.framework.blocs:
-            yield self.item("bloc", bloc.code, bloc.title)
+            rncp = {} if bloc.rncp is None else {"rncp": bloc.rncp}
+            yield self.item("bloc", bloc.code, bloc.title, **rncp)
             for competency in bloc.competencies:
                 yield self.item("competency", competency.code, competency.statement)
         for activity in self.framework.activities:
