@@ -1,0 +1,199 @@
+"""Read a signed jury session into the accrochage inputs (SQLAlchemy only, no Flask).
+
+Who is declared: each candidate of a *signed* session with a final, validated decision on
+the title and/or on blocs — the current decision of each (a correction supersedes the one
+it names). The title and each validated bloc are certifications of their own in the RNCP,
+so each is one passage, under its RNCP code (``RNCP12345`` or ``RNCP12345BC02``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, fields
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from lti_tool.certification import links
+from lti_tool.certification.accrochage.build import flux_id, technical_id
+from lti_tool.certification.accrochage.model import (
+    Certifier,
+    ExamSession,
+    Flux,
+    Holder,
+    Identity,
+    Issue,
+    Obtained,
+    Problem,
+)
+from lti_tool.certification.models import (
+    Candidate,
+    CertificationSession,
+    DecisionScope,
+    HolderIdentity,
+    IssuedCredential,
+    JuryDecision,
+)
+from lti_tool.frameworks import framework_of
+from lti_tool.models import FrameworkRecord, LtiUser
+from referentiel.model import Framework
+
+NameOf = Callable[[LtiUser], str]
+_IDENTITY_FIELDS = tuple(f.name for f in fields(Identity))
+
+
+class UnknownSessionError(LookupError):
+    """No certification session has this id."""
+
+
+@dataclass(frozen=True, slots=True)
+class Declaration:
+    """A session's file inputs, and what already stops it before any check of the values."""
+
+    session: CertificationSession
+    flux: Flux
+    problems: tuple[Problem, ...]
+
+
+def gather(
+    db: Session,
+    session_id: int,
+    certifier: Certifier,
+    base_url: str,
+    now: dt.datetime,
+    *,
+    name_of: NameOf,
+) -> Declaration:
+    """Return the inputs of the session's file; raise UnknownSessionError for no session."""
+    session = db.get(CertificationSession, session_id)
+    if session is None:
+        raise UnknownSessionError(session_id)
+    problems: list[Problem] = []
+    if not session.is_signed:
+        problems.append(Problem("session", Issue.NOT_SIGNED))
+    framework = _framework(db, session)
+    if framework is None:
+        detail = f"{session.framework_code} {session.framework_version}"
+        problems.append(Problem("framework", Issue.UNKNOWN_FRAMEWORK, detail))
+    holders = _holders(db, session, framework, base_url, name_of) if session.is_signed else ()
+    if not holders and session.is_signed:
+        problems.append(Problem("passageCertification", Issue.NO_HOLDER))
+    flux = Flux(
+        flux_id=flux_id(session.id, now),
+        timestamp=now,
+        certifier=certifier,
+        session=ExamSession(
+            session_id=session.id,
+            jury_date=session.jury_date,
+            exam_start=session.exam_start,
+            exam_end=session.exam_end,
+            exam_postal_code=session.exam_postal_code,
+            exam_mode=session.exam_mode,
+        ),
+        holders=holders,
+    )
+    return Declaration(session, flux, tuple(problems))
+
+
+def current_decisions(decisions: Iterable[JuryDecision]) -> dict[tuple[str, str], JuryDecision]:
+    """Return the current decision per (scope, code): the latest not superseded by another."""
+    decisions = list(decisions)
+    superseded = {d.supersedes_id for d in decisions if d.supersedes_id is not None}
+    current: dict[tuple[str, str], JuryDecision] = {}
+    for decision in sorted(decisions, key=lambda d: (d.decided_at, d.id)):
+        if decision.id not in superseded:
+            current[(decision.scope, decision.code)] = decision
+    return current
+
+
+def _framework(db: Session, session: CertificationSession) -> Framework | None:
+    record = db.scalar(
+        sa.select(FrameworkRecord).where(
+            FrameworkRecord.code == session.framework_code,
+            FrameworkRecord.version == session.framework_version,
+        )
+    )
+    return None if record is None else framework_of(record)
+
+
+def _holders(
+    db: Session,
+    session: CertificationSession,
+    framework: Framework | None,
+    base_url: str,
+    name_of: NameOf,
+) -> tuple[Holder, ...]:
+    holders = []
+    for candidate in session.candidates:
+        validated = [
+            d
+            for d in current_decisions(candidate.decisions).values()
+            if d.is_final and d.is_validated
+        ]
+        if not validated:
+            continue
+        # The title first, then the blocs in the référentiel's order.
+        order = {b.code: i for i, b in enumerate(framework.blocs)} if framework else {}
+        validated.sort(
+            key=lambda d: (d.scope != DecisionScope.TITLE, order.get(d.code, 99), d.code)
+        )
+        credentials = _credentials(db, [d.id for d in validated])
+        obtained = tuple(
+            _obtained(session, candidate, d, framework, credentials.get(d.id), base_url)
+            for d in validated
+        )
+        user = db.get(LtiUser, candidate.learner_id)
+        name = name_of(user) if user is not None else ""
+        holders.append(Holder(candidate.number, name, _identity(db, candidate), obtained))
+    return tuple(holders)
+
+
+def _obtained(
+    session: CertificationSession,
+    candidate: Candidate,
+    decision: JuryDecision,
+    framework: Framework | None,
+    credential: IssuedCredential | None,
+    base_url: str,
+) -> Obtained:
+    is_title = decision.scope == DecisionScope.TITLE
+    rncp = None
+    if framework is not None:
+        if is_title:
+            rncp = framework.identity.rncp
+        else:
+            rncp = next((b.rncp for b in framework.blocs if b.code == decision.code), None)
+    until = credential.valid_until if credential is not None else None
+    return Obtained(
+        certification=decision.code,
+        is_title=is_title,
+        rncp=rncp,
+        technical_id=technical_id(
+            base_url, candidate.learner_id, session.framework_code, decision.code
+        ),
+        valid_from=session.jury_date,
+        valid_until=until.date() if until is not None else None,
+        proof_url=(links.verification_url(base_url, credential.public_id) if credential else None),
+    )
+
+
+def _credentials(db: Session, decision_ids: list[int]) -> dict[int, IssuedCredential]:
+    """Return the live (unrevoked, latest) credential of each decision that has one."""
+    query = (
+        sa.select(IssuedCredential)
+        .where(
+            IssuedCredential.decision_id.in_(decision_ids), IssuedCredential.revoked_at.is_(None)
+        )
+        .order_by(IssuedCredential.issued_at, IssuedCredential.id)
+    )
+    return {credential.decision_id: credential for credential in db.scalars(query)}
+
+
+def _identity(db: Session, candidate: Candidate) -> Identity | None:
+    row = db.scalar(
+        sa.select(HolderIdentity).where(HolderIdentity.learner_id == candidate.learner_id)
+    )
+    if row is None:
+        return None
+    return Identity(**{name: getattr(row, name) for name in _IDENTITY_FIELDS})
