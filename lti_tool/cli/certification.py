@@ -8,3 +8,8 @@ import click
 @click.group()
 def certification() -> None:
     """Run the certification back-office: sessions, candidates, credentials, accrochage."""
+
+
+from lti_tool.cli.accrochage import accrochage  # noqa: E402 (the group exists first)
+
+certification.add_command(accrochage)
