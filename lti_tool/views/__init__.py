@@ -55,6 +55,10 @@ def init_app(app: Flask) -> None:
     from lti_tool.views import admin_learners
 
     app.register_blueprint(admin_learners.blueprint)
+    # The accrochage file for the Caisse des Dépôts (lti_tool.certification.accrochage).
+    from lti_tool.views import admin_accrochage
+
+    app.register_blueprint(admin_accrochage.blueprint)
     # Where the IRIs of statements point: the xAPI profile and the LMS activities.
     from lti_tool.views import activities, xapi_profile
 
