@@ -154,7 +154,6 @@ def problem_text(problem: Problem) -> str:
             "aucun candidat n’a de titre ni de bloc validé par une décision définitive"
         ),
         Issue.UNKNOWN_FRAMEWORK: _("le référentiel %(code)s n’est pas installé", code=detail),
-        Issue.BAD_XSD: _("le XSD n’est pas utilisable (%(reason)s)", reason=detail),
         Issue.XSD: _("refusé par le XSD : %(message)s", message=detail),
     }
     return texts[problem.issue]

@@ -75,13 +75,11 @@ def bad_character(value: str) -> str | None:
 def _text(
     value: str | None, field: str, max_length: int | None = None, length: int | None = None
 ) -> Iterator[tuple[str, Issue, str]]:
-    if value is None:
+    if not value:  # an empty optional value is left out; a required one is checked apart
         return
     character = bad_character(value)
     if character is not None:
         yield field, Issue.XML_CHARACTER, character
-    elif value == "":
-        yield field, Issue.MISSING, ""
     elif length is not None and len(value) != length:
         yield field, Issue.WRONG_LENGTH, str(length)
     elif max_length is not None and len(value) > max_length:
@@ -150,14 +148,15 @@ def _holder(holder: Holder) -> Iterator[Problem]:
 
 def _identity(identity: Identity) -> Iterator[tuple[str, Issue, str]]:
     for attribute, field in _REQUIRED:
-        if not getattr(identity, attribute):
+        if not (getattr(identity, attribute) or "").strip():
             yield field, Issue.MISSING, ""
     for attribute, field, max_length, length in _TEXTS:
         yield from _text(getattr(identity, attribute), field, max_length, length)
     yield from _birth_date(identity)
-    if identity.sex is None:
+    if not identity.sex:
         yield "sexe", Issue.MISSING, ""
-    yield from _choice(identity.sex, "sexe", SEXES)
+    else:
+        yield from _choice(identity.sex, "sexe", SEXES)
     if not identity.birth_insee_code and not identity.birth_postal_code:
         yield "codeCommuneNaissance", Issue.MISSING, "codeInsee | codePostal"
     yield from _choice(identity.access_route, "modaliteAcces", ACCESS_ROUTES)

@@ -27,7 +27,6 @@ class Issue(StrEnum):
     NOT_SIGNED = "not_signed"
     NO_HOLDER = "no_holder"
     UNKNOWN_FRAMEWORK = "unknown_framework"
-    BAD_XSD = "bad_xsd"
     XSD = "xsd"  # the schema refused the document: the validator's message
 
 
@@ -74,7 +73,6 @@ REASONS = {
     Issue.NOT_SIGNED: "the session's minutes are not signed: its decisions are not final",
     Issue.NO_HOLDER: "no candidate holds a final validated title or bloc",
     Issue.UNKNOWN_FRAMEWORK: "the référentiel {detail} is not installed",
-    Issue.BAD_XSD: "the XSD cannot be used: {detail}",
     Issue.XSD: "refused by the XSD: {detail}",
 }
 

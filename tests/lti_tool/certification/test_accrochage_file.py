@@ -201,7 +201,8 @@ def test_every_problem_is_listed_at_once(clean_database: Database) -> None:
         db.add(
             HolderIdentity(
                 learner_id=ids.dominique,
-                birth_name="D" * 61,
+                birth_name="Durand",
+                birth_city="V" * 61,  # the column holds 100; the XSD takes 60
                 first_name_1="Dominique",
                 birth_year=1985,
                 birth_month=2,
@@ -216,7 +217,7 @@ def test_every_problem_is_listed_at_once(clean_database: Database) -> None:
         (None, "idClient"),
         (None, "idContrat"),
         (1, "titulaire"),  # no identity recorded at all
-        (2, "nomNaissance"),  # 61 characters
+        (2, "libelleCommuneNaissance"),  # 61 characters
         (2, "jourNaissance"),  # 30 February
         (2, "sexe"),
         (2, "codeCommuneNaissance"),
