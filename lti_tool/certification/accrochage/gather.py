@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from lti_tool.certification import links
 from lti_tool.certification.accrochage.build import flux_id, technical_id
@@ -124,28 +124,41 @@ def _holders(
     base_url: str,
     name_of: NameOf,
 ) -> tuple[Holder, ...]:
-    holders = []
-    for candidate in session.candidates:
+    candidates = db.scalars(
+        sa.select(Candidate)
+        .where(Candidate.session_id == session.id)
+        .options(selectinload(Candidate.decisions))
+        .order_by(Candidate.number)
+    ).all()
+    chosen: list[tuple[Candidate, list[JuryDecision]]] = []
+    for candidate in candidates:
         validated = [
             d
             for d in current_decisions(candidate.decisions).values()
             if d.is_final and d.is_validated
         ]
-        if not validated:
-            continue
-        # The title first, then the blocs in the référentiel's order.
-        order = {b.code: i for i, b in enumerate(framework.blocs)} if framework else {}
+        if validated:
+            chosen.append((candidate, validated))
+    # A few queries for the whole session, whatever its size.
+    learners = [candidate.learner_id for candidate, _ in chosen]
+    credentials = _credentials(db, [d.id for _, validated in chosen for d in validated])
+    users = {u.id: u for u in db.scalars(sa.select(LtiUser).where(LtiUser.id.in_(learners)))}
+    identities = _identities(db, learners)
+    # The title first, then the blocs in the référentiel's order.
+    order = {b.code: i for i, b in enumerate(framework.blocs)} if framework else {}
+    holders = []
+    for candidate, validated in chosen:
         validated.sort(
-            key=lambda d: (d.scope != DecisionScope.TITLE, order.get(d.code, 99), d.code)
+            key=lambda d: (d.scope != DecisionScope.TITLE, order.get(d.code, len(order)), d.code)
         )
-        credentials = _credentials(db, [d.id for d in validated])
         obtained = tuple(
             _obtained(session, candidate, d, framework, credentials.get(d.id), base_url)
             for d in validated
         )
-        user = db.get(LtiUser, candidate.learner_id)
+        user = users.get(candidate.learner_id)
         name = name_of(user) if user is not None else ""
-        holders.append(Holder(candidate.number, name, _identity(db, candidate), obtained))
+        identity = identities.get(candidate.learner_id)
+        holders.append(Holder(candidate.number, name, identity, obtained))
     return tuple(holders)
 
 
@@ -190,10 +203,10 @@ def _credentials(db: Session, decision_ids: list[int]) -> dict[int, IssuedCreden
     return {credential.decision_id: credential for credential in db.scalars(query)}
 
 
-def _identity(db: Session, candidate: Candidate) -> Identity | None:
-    row = db.scalar(
-        sa.select(HolderIdentity).where(HolderIdentity.learner_id == candidate.learner_id)
-    )
-    if row is None:
-        return None
-    return Identity(**{name: getattr(row, name) for name in _IDENTITY_FIELDS})
+def _identities(db: Session, learner_ids: list[int]) -> dict[int, Identity]:
+    """Return the recorded identity of each learner who has one."""
+    rows = db.scalars(sa.select(HolderIdentity).where(HolderIdentity.learner_id.in_(learner_ids)))
+    return {
+        row.learner_id: Identity(**{name: getattr(row, name) for name in _IDENTITY_FIELDS})
+        for row in rows
+    }
