@@ -19,6 +19,7 @@ from lti_tool.certification.accrochage.model import Issue, Problem
 DEFAULT_XSD_NAME = "cdc-cpf-accrochage-1.1.2.xsd"
 DEFAULT_XSD_SHA256 = "2509b073cb7a2fa30807f71c76e8aab8208c61943fe56ee503d6d64cc08036fc"
 MAX_XSD_BYTES = 2 * 1024 * 1024
+XSD = "http://www.w3.org/2001/XMLSchema"
 
 
 class SchemaError(ValueError):
@@ -46,12 +47,18 @@ def load_schema(source: bytes | Path | None = None) -> etree.XMLSchema:
     parser = etree.XMLParser(no_network=True, resolve_entities=False, load_dtd=False)
     try:
         document = etree.fromstring(data, parser)
-        schema = etree.XMLSchema(document)
-    except (etree.XMLSyntaxError, etree.XMLSchemaParseError, ValueError) as exc:
+    except (etree.XMLSyntaxError, ValueError) as exc:
         raise SchemaError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from exc
     if document.get("targetNamespace") != NAMESPACE:
         raise SchemaError(f"its targetNamespace is not {NAMESPACE}")
-    return schema
+    # The Caisse's XSD is one file: a schema that pulls in others could read this server's.
+    for name in ("include", "import", "redefine", "override"):
+        if document.find(f".//{{{XSD}}}{name}") is not None:
+            raise SchemaError(f"it must be self-contained (it has xsd:{name})")
+    try:
+        return etree.XMLSchema(document)
+    except etree.XMLSchemaParseError as exc:
+        raise SchemaError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from exc
 
 
 @dataclass(frozen=True, slots=True)

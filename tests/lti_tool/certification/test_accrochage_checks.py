@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
 from lxml import etree
 
-from lti_tool.certification.accrochage import Issue, load_schema
+from lti_tool.certification.accrochage import Issue, SchemaError, load_schema
 from lti_tool.certification.accrochage.model import (
     Certifier,
     ExamSession,
@@ -88,3 +89,22 @@ def test_nothing_is_written_when_anything_is_wrong(tmp_path: Path) -> None:
     assert list(folder.iterdir()) == []
     assert write_flux(_flux(), load_schema(), target).is_valid
     assert [p.name for p in folder.iterdir()] == ["flux.xml"]
+
+
+@pytest.mark.parametrize(
+    ("xsd", "reason"),
+    [
+        (b"<not-a-schema", "Couldn't find end of Start Tag"),
+        (b'<xsd:schema xmlns:xsd="http://www.w3.org/2001/XMLSchema"/>', "targetNamespace"),
+        (
+            b'<xsd:schema xmlns:xsd="http://www.w3.org/2001/XMLSchema" '
+            b'targetNamespace="urn:cdc:cpf:pc5:schema:1.0.0">'
+            b'<xsd:include schemaLocation="/etc/hostname"/></xsd:schema>',
+            "self-contained (it has xsd:include)",
+        ),
+        (b"x" * (3 * 1024 * 1024), "larger than 2 MB"),
+    ],
+)
+def test_an_unusable_xsd_is_refused_saying_why(xsd: bytes, reason: str) -> None:
+    with pytest.raises(SchemaError, match=re.escape(reason)):
+        load_schema(xsd)
