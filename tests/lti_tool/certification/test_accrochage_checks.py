@@ -108,3 +108,22 @@ def test_nothing_is_written_when_anything_is_wrong(tmp_path: Path) -> None:
 def test_an_unusable_xsd_is_refused_saying_why(xsd: bytes, reason: str) -> None:
     with pytest.raises(SchemaError, match=re.escape(reason)):
         load_schema(xsd)
+
+
+def test_the_builder_imports_no_web_framework() -> None:
+    # lti_tool/__init__ (create_app) imports Flask, so the check reads the package's sources.
+    import ast
+
+    from tests.conftest import REPO
+
+    package = REPO / "lti_tool" / "certification" / "accrochage"
+    imported = set()
+    for module in package.glob("*.py"):
+        for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                imported.add(node.module)
+    assert "lxml" in imported
+    assert not {n for n in imported if n.split(".")[0] in {"flask", "flask_babel", "werkzeug"}}
+    assert "lti_tool.people" not in imported  # it speaks through flask_babel
