@@ -1,0 +1,279 @@
+"""Statements of the certification jury's decisions: pure, built with tincan, serialized once.
+
+One decision, one statement. The holder is the actor, by the pseudonymous LTI account only:
+a jury's decision is a legal fact about a person whose civil identity Jalon keeps for the
+Caisse des Dépôts and never for the LRS, so no name, e-mail or identity field, whatever
+:class:`xapi.statements.Privacy` allows elsewhere.
+
+* A validated bloc or title: verb ``earned`` (TinCan registry, "has earned or has been
+  awarded the object"; the verb of the xAPI Open Badges recipe), ``result.success`` true,
+  and the credential issued for it (its ``urn:uuid`` id and public verification URL) as
+  result extensions. No shared vocabulary has a *certified* verb whose actor is the
+  holder; ``earned`` reads right with the holder as actor, and is one analytics tools know.
+* A bloc or title not validated: ADL's ``failed``, ``result.success`` false.
+
+The title gets one statement, not a *certified* and an *earned* one: what an analyst asks
+("who holds the title?", "who got bloc B2 from the jury?", "the jury's pass rate per bloc")
+is a verb and an activity, which an LRS's statement API filters on; a second statement of
+the same fact at the same instant would double every count and would have to be voided in
+pairs. The verb tells the outcome, so no query has to read ``result`` to tell them apart.
+
+Objects are the bloc and the certification with the very IRIs and definitions Jalon's other
+statements carry, so an LRS groups the jury's word with the evidence. The jury's reasons are
+free text typed by jurors about a person: they stay in the minutes, never in a statement.
+The jury is not the instructor either: its members are people named in the minutes, and a
+Group without them says nothing the session activity does not.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+from tincan import (  # type: ignore[import-untyped]
+    Activity,
+    ActivityDefinition,
+    ActivityList,
+    Agent,
+    AgentAccount,
+    Context,
+    ContextActivities,
+    Extensions,
+    LanguageMap,
+    Result,
+    Statement,
+    StatementRef,
+    Verb,
+)
+
+from referentiel.iris import Kind, framework_iri, item_iri
+from xapi import vocabulary as v
+from xapi.events import _CODE, _SLUG, LmsContext, LtiUser, _require_shape, _require_text
+from xapi.statements import (
+    UNDETERMINED,
+    StatementRecord,
+    item_name,
+    item_type,
+    lti_iri,
+    milliseconds,
+    registration,
+    statement_id,
+)
+from xapi.tincan_reference import serialize
+
+# The jury deliberates and signs its minutes in French (an RNCP title is a French one).
+LANGUAGE = "fr"
+
+# Template names: a bloc or the title, validated or not (see xapi/data/profile.jsonld).
+BLOC_CERTIFIED = "bloc-certified"
+BLOC_NOT_CERTIFIED = "bloc-not-certified"
+TITLE_CERTIFIED = "title-certified"
+TITLE_NOT_CERTIFIED = "title-not-certified"
+JURY_TEMPLATES = (BLOC_CERTIFIED, BLOC_NOT_CERTIFIED, TITLE_CERTIFIED, TITLE_NOT_CERTIFIED)
+
+
+@dataclass(frozen=True, slots=True)
+class Credential:
+    """The credential issued for a validated decision: its id and its public page."""
+
+    id: str  # urn:uuid:…
+    verification_url: str
+
+    def __post_init__(self) -> None:
+        try:
+            uuid.UUID(self.id.removeprefix("urn:uuid:"))
+        except ValueError:
+            raise ValueError("credential id must be urn:uuid:<uuid>") from None
+        if not self.id.startswith("urn:uuid:"):
+            raise ValueError("credential id must be urn:uuid:<uuid>")
+        if not self.verification_url.startswith(("https://", "http://")):
+            raise ValueError("verification_url must be an absolute http(s) URL")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JuryDecided:
+    """A jury decision on one bloc (``bloc_code``) or on the title (``bloc_code`` None).
+
+    ``lms`` is the course the candidate's evidence comes from, if the session knows it:
+    the statement then shares the learner's registration in that course, and its
+    deployment and context ids. ``corrects_decision_id`` names the decision this one
+    corrects, whose statement it refers to.
+    """
+
+    learner: LtiUser
+    platform_name: str
+    lms: LmsContext | None
+    framework_code: str
+    session_id: int
+    jury_date: dt.date
+    decision_id: int
+    bloc_code: str | None
+    is_validated: bool
+    decided_at: dt.datetime
+    credential: Credential | None = None
+    corrects_decision_id: int | None = None
+
+    def __post_init__(self) -> None:
+        _require_text("platform_name", self.platform_name)
+        _require_shape("framework_code", self.framework_code, _SLUG)
+        if self.bloc_code is not None:
+            _require_shape("bloc_code", self.bloc_code, _CODE)
+        if self.lms is not None and self.lms.issuer != self.learner.issuer:
+            raise ValueError("the learner must come from the LMS of the course")
+        for name in ("session_id", "decision_id"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer")
+        if self.corrects_decision_id == self.decision_id:
+            raise ValueError("a decision cannot correct itself")
+        if self.decided_at.utcoffset() is None:
+            raise ValueError("decided_at must be timezone-aware")
+        if self.credential is not None and not self.is_validated:
+            raise ValueError("only a validated decision has a credential")
+
+    @property
+    def template(self) -> str:
+        """Return the name of the profile's template this decision's statement follows."""
+        if self.bloc_code is not None:
+            return BLOC_CERTIFIED if self.is_validated else BLOC_NOT_CERTIFIED
+        return TITLE_CERTIFIED if self.is_validated else TITLE_NOT_CERTIFIED
+
+
+def decision_statement_id(base_url: str, decision_id: int) -> uuid.UUID:
+    """Return the id of the statement of jury decision ``decision_id`` (UUIDv5)."""
+    return statement_id(base_url.rstrip("/"), ("jury-decision", str(decision_id)))
+
+
+def session_iri(base_url: str, session_id: int) -> str:
+    """Return the activity IRI of a certification session."""
+    return f"{base_url.rstrip('/')}/xapi/activities/certification-sessions/{session_id}"
+
+
+def jury_registration(base_url: str, event: JuryDecided) -> uuid.UUID:
+    """Return the registration: the learner's in the course, else the learner's in the session.
+
+    With the course known, the jury's statements join the learner's path in that course
+    (the same UUIDv5 as :func:`xapi.statements.registration`); a candidate presented without
+    a course gets a registration of their own in the session.
+    """
+    base = base_url.rstrip("/")
+    if event.lms is not None:
+        return registration(base, event.learner, event.lms)
+    namespace = uuid.uuid5(uuid.NAMESPACE_URL, f"{base}/xapi/jury-registrations")
+    key = [event.learner.issuer, event.learner.sub, event.session_id]
+    return uuid.uuid5(namespace, json.dumps(key))
+
+
+def build_decision(event: JuryDecided, base_url: str) -> StatementRecord:
+    """Build, with tincan, and serialize once the statement of a jury decision."""
+    statement = to_tincan(event, base_url)
+    return StatementRecord(
+        id=statement.id,
+        json=serialize(statement),
+        verb=statement.verb.id,
+        object_id=statement.object.id,
+        registration=statement.context.registration,
+        timestamp=statement.timestamp,
+        template=event.template,
+    )
+
+
+def to_tincan(event: JuryDecided, base_url: str) -> Any:
+    """Return the tincan ``Statement`` of a jury decision."""
+    base = base_url.rstrip("/")
+    verb = v.EARNED if event.is_validated else v.FAILED
+    certification = _certification(base, event.framework_code)
+    grouping = [_session(base, event)]
+    if event.bloc_code is not None:
+        target = _activity(
+            item_iri(base, event.framework_code, Kind.BLOC, event.bloc_code),
+            item_type(base, Kind.BLOC),
+            item_name(Kind.BLOC, event.bloc_code),
+        )
+        grouping.append(certification)
+    else:
+        target = certification
+    extensions = {
+        v.SESSION_ID.iri(base): event.session_id,
+        v.DECISION_ID.iri(base): event.decision_id,
+    }
+    if event.lms is not None:
+        grouping.append(_course(base, event.lms))
+        extensions[v.DEPLOYMENT_ID.iri(base)] = event.lms.deployment_id  # type: ignore[assignment]
+        extensions[v.CONTEXT_ID.iri(base)] = event.lms.context_id  # type: ignore[assignment]
+    context = Context(
+        registration=jury_registration(base, event),
+        platform=event.platform_name,
+        language=LANGUAGE,
+        context_activities=ContextActivities(
+            category=ActivityList([_activity(v.profile_version_iri(base), v.PROFILE.iri, None)]),
+            grouping=ActivityList(grouping),
+        ),
+        extensions=Extensions(extensions),
+    )
+    if event.corrects_decision_id is not None:
+        context.statement = StatementRef(
+            id=decision_statement_id(base, event.corrects_decision_id)
+        )
+    result = Result(success=event.is_validated)
+    if event.credential is not None:
+        result.extensions = Extensions(
+            {
+                v.CREDENTIAL_ID.iri(base): event.credential.id,
+                v.CREDENTIAL_URL.iri(base): event.credential.verification_url,
+            }
+        )
+    statement = Statement(
+        id=decision_statement_id(base, event.decision_id),
+        actor=Agent(account=AgentAccount(home_page=event.learner.issuer, name=event.learner.sub)),
+        verb=Verb(id=verb.iri, display=LanguageMap(verb.display)),
+        object=target,
+        result=result,
+        context=context,
+        timestamp=milliseconds(event.decided_at),
+    )
+    statement.version = None  # see xapi.statements' docstring
+    return statement
+
+
+def _activity(iri: str, activity_type: str, name: Mapping[str, str] | None) -> Any:
+    definition = ActivityDefinition(type=activity_type)
+    if name:
+        definition.name = LanguageMap(name)
+    return Activity(id=iri, definition=definition)
+
+
+def _certification(base_url: str, framework_code: str) -> Any:
+    # The definition every other Jalon statement gives the certification, word for word.
+    name = f"Certification {framework_code}"
+    return _activity(
+        framework_iri(base_url, framework_code),
+        v.CERTIFICATION.iri(base_url),
+        MappingProxyType({"fr": name, "en": name}),
+    )
+
+
+def _course(base_url: str, lms: LmsContext) -> Any:
+    return _activity(
+        lti_iri(base_url, "courses", lms.issuer, lms.deployment_id, lms.context_id),
+        v.COURSE.iri,
+        {UNDETERMINED: lms.context_title} if lms.context_title else None,
+    )
+
+
+def _session(base_url: str, event: JuryDecided) -> Any:
+    # Named from what Jalon knows, never from a title someone typed.
+    day = event.jury_date.isoformat()
+    return _activity(
+        session_iri(base_url, event.session_id),
+        v.CERTIFICATION_SESSION.iri(base_url),
+        {
+            "fr": f"Session de certification {event.framework_code} du {day}",
+            "en": f"Certification session {event.framework_code}, {day}",
+        },
+    )
