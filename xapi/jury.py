@@ -217,9 +217,7 @@ def to_tincan(event: JuryDecided, base_url: str) -> Any:
         extensions=Extensions(extensions),
     )
     if event.corrects_decision_id is not None:
-        context.statement = StatementRef(
-            id=decision_statement_id(base, event.corrects_decision_id)
-        )
+        context.statement = StatementRef(id=decision_statement_id(base, event.corrects_decision_id))
     result = Result(success=event.is_validated)
     if event.credential is not None:
         result.extensions = Extensions(

@@ -12,6 +12,7 @@ import pytest
 from tests.conftest import BASE_URL
 from tests.xapi.factories import path_of
 from xapi import vocabulary as v
+from xapi.jury import JURY_TEMPLATES
 from xapi.profile import (
     ProfileError,
     check_profile_document,
@@ -20,7 +21,6 @@ from xapi.profile import (
     parse_profile,
     profile_document,
 )
-from xapi.jury import JURY_TEMPLATES
 from xapi.statements import TEMPLATES, build
 
 PROFILE = f"{BASE_URL}/xapi/profile"
