@@ -264,14 +264,33 @@ def _course(base_url: str, lms: LmsContext) -> Any:
     )
 
 
+def session_activity(
+    base_url: str, session_id: int, framework_code: str, jury_date: dt.date
+) -> dict[str, Any]:
+    """Return a session's xAPI Activity as the statements carry it (what its IRI answers)."""
+    base = base_url.rstrip("/")
+    return {
+        "id": session_iri(base, session_id),
+        "objectType": "Activity",
+        "definition": {
+            "type": v.CERTIFICATION_SESSION.iri(base),
+            "name": session_name(framework_code, jury_date),
+        },
+    }
+
+
+def session_name(framework_code: str, jury_date: dt.date) -> dict[str, str]:
+    """Name a session from what Jalon knows, never from a title someone typed."""
+    day = jury_date.isoformat()
+    return {
+        "fr": f"Session de certification {framework_code} du {day}",
+        "en": f"Certification session {framework_code}, {day}",
+    }
+
+
 def _session(base_url: str, event: JuryDecided) -> Any:
-    # Named from what Jalon knows, never from a title someone typed.
-    day = event.jury_date.isoformat()
     return _activity(
         session_iri(base_url, event.session_id),
         v.CERTIFICATION_SESSION.iri(base_url),
-        {
-            "fr": f"Session de certification {event.framework_code} du {day}",
-            "en": f"Certification session {event.framework_code}, {day}",
-        },
+        session_name(event.framework_code, event.jury_date),
     )
