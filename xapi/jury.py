@@ -198,14 +198,14 @@ def to_tincan(event: JuryDecided, base_url: str) -> Any:
         grouping.append(certification)
     else:
         target = certification
-    extensions = {
+    extensions: dict[str, int | str] = {
         v.SESSION_ID.iri(base): event.session_id,
         v.DECISION_ID.iri(base): event.decision_id,
     }
     if event.lms is not None:
         grouping.append(_course(base, event.lms))
-        extensions[v.DEPLOYMENT_ID.iri(base)] = event.lms.deployment_id  # type: ignore[assignment]
-        extensions[v.CONTEXT_ID.iri(base)] = event.lms.context_id  # type: ignore[assignment]
+        extensions[v.DEPLOYMENT_ID.iri(base)] = event.lms.deployment_id
+        extensions[v.CONTEXT_ID.iri(base)] = event.lms.context_id
     context = Context(
         registration=jury_registration(base, event),
         platform=event.platform_name,
