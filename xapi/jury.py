@@ -1,4 +1,4 @@
-"""Statements of the certification jury's decisions: pure, built with tincan, serialized once.
+"""Statements of the certification jury's decisions: pure, serialized once.
 
 One decision, one statement. The holder is the actor, by the pseudonymous LTI account only:
 a jury's decision is a legal fact about a person whose civil identity Jalon keeps for the
@@ -32,29 +32,13 @@ import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from types import MappingProxyType
 from typing import Any
-
-from tincan import (  # type: ignore[import-untyped]
-    Activity,
-    ActivityDefinition,
-    ActivityList,
-    Agent,
-    AgentAccount,
-    Context,
-    ContextActivities,
-    Extensions,
-    LanguageMap,
-    Result,
-    Statement,
-    StatementRef,
-    Verb,
-)
 
 from referentiel.iris import Kind, framework_iri, item_iri
 from xapi import vocabulary as v
 from xapi.events import _CODE, _SLUG, LmsContext, LtiUser, _require_shape, _require_text
 from xapi.statements import (
+    CANONICAL,
     UNDETERMINED,
     StatementRecord,
     item_name,
@@ -63,8 +47,8 @@ from xapi.statements import (
     milliseconds,
     registration,
     statement_id,
+    timestamp_text,
 )
-from xapi.tincan_reference import serialize
 
 # The jury deliberates and signs its minutes in French (an RNCP title is a French one).
 LANGUAGE = "fr"
@@ -170,25 +154,36 @@ def jury_registration(base_url: str, event: JuryDecided) -> uuid.UUID:
 
 
 def build_decision(event: JuryDecided, base_url: str) -> StatementRecord:
-    """Build, with tincan, and serialize once the statement of a jury decision."""
-    statement = to_tincan(event, base_url)
+    """Build the statement of a jury decision and serialize it once (canonical JSON).
+
+    The same statement as :func:`xapi.jury_tincan.to_tincan`, byte for byte (a test proves
+    it): written from dicts because tincan costs milliseconds a statement, and signing a
+    500-candidate session writes some 2,500 of them in one transaction.
+    """
+    base = base_url.rstrip("/")
+    identifier = decision_statement_id(base, event.decision_id)
+    learner_registration = jury_registration(base, event)
+    timestamp = milliseconds(event.decided_at)
+    data = decision_data(event, base)
+    data["id"] = str(identifier)
+    data["context"]["registration"] = str(learner_registration)
+    data["timestamp"] = timestamp_text(timestamp)
     return StatementRecord(
-        id=statement.id,
-        json=serialize(statement),
-        verb=statement.verb.id,
-        object_id=statement.object.id,
-        registration=statement.context.registration,
-        timestamp=statement.timestamp,
+        id=identifier,
+        json=CANONICAL.encode(data),
+        verb=data["verb"]["id"],
+        object_id=data["object"]["id"],
+        registration=learner_registration,
+        timestamp=timestamp,
         template=event.template,
     )
 
 
-def to_tincan(event: JuryDecided, base_url: str) -> Any:
-    """Return the tincan ``Statement`` of a jury decision."""
-    base = base_url.rstrip("/")
+def decision_data(event: JuryDecided, base: str) -> dict[str, Any]:
+    """Return a decision's statement as JSON-ready dicts, without id, registration or time."""
     verb = v.EARNED if event.is_validated else v.FAILED
-    certification = _certification(base, event.framework_code)
-    grouping = [_session(base, event)]
+    certification = certification_activity(base, event.framework_code)
+    grouping = [session_activity(base, event.session_id, event.framework_code, event.jury_date)]
     if event.bloc_code is not None:
         target = _activity(
             item_iri(base, event.framework_code, Kind.BLOC, event.bloc_code),
@@ -203,65 +198,35 @@ def to_tincan(event: JuryDecided, base_url: str) -> Any:
         v.DECISION_ID.iri(base): event.decision_id,
     }
     if event.lms is not None:
-        grouping.append(_course(base, event.lms))
+        grouping.append(course_activity(base, event.lms))
         extensions[v.DEPLOYMENT_ID.iri(base)] = event.lms.deployment_id
         extensions[v.CONTEXT_ID.iri(base)] = event.lms.context_id
-    context = Context(
-        registration=jury_registration(base, event),
-        platform=event.platform_name,
-        language=LANGUAGE,
-        context_activities=ContextActivities(
-            category=ActivityList([_activity(v.profile_version_iri(base), v.PROFILE.iri, None)]),
-            grouping=ActivityList(grouping),
-        ),
-        extensions=Extensions(extensions),
-    )
+    context: dict[str, Any] = {
+        "platform": event.platform_name,
+        "language": LANGUAGE,
+        "contextActivities": {
+            "category": [_activity(v.profile_version_iri(base), v.PROFILE.iri, None)],
+            "grouping": grouping,
+        },
+        "extensions": extensions,
+    }
     if event.corrects_decision_id is not None:
-        context.statement = StatementRef(id=decision_statement_id(base, event.corrects_decision_id))
-    result = Result(success=event.is_validated)
+        corrected = decision_statement_id(base, event.corrects_decision_id)
+        context["statement"] = {"id": str(corrected), "objectType": "StatementRef"}
+    result: dict[str, Any] = {"success": event.is_validated}
     if event.credential is not None:
-        result.extensions = Extensions(
-            {
-                v.CREDENTIAL_ID.iri(base): event.credential.id,
-                v.CREDENTIAL_URL.iri(base): event.credential.verification_url,
-            }
-        )
-    statement = Statement(
-        id=decision_statement_id(base, event.decision_id),
-        actor=Agent(account=AgentAccount(home_page=event.learner.issuer, name=event.learner.sub)),
-        verb=Verb(id=verb.iri, display=LanguageMap(verb.display)),
-        object=target,
-        result=result,
-        context=context,
-        timestamp=milliseconds(event.decided_at),
-    )
-    statement.version = None  # see xapi.statements' docstring
-    return statement
-
-
-def _activity(iri: str, activity_type: str, name: Mapping[str, str] | None) -> Any:
-    definition = ActivityDefinition(type=activity_type)
-    if name:
-        definition.name = LanguageMap(name)
-    return Activity(id=iri, definition=definition)
-
-
-def _certification(base_url: str, framework_code: str) -> Any:
-    # The definition every other Jalon statement gives the certification, word for word.
-    name = f"Certification {framework_code}"
-    return _activity(
-        framework_iri(base_url, framework_code),
-        v.CERTIFICATION.iri(base_url),
-        MappingProxyType({"fr": name, "en": name}),
-    )
-
-
-def _course(base_url: str, lms: LmsContext) -> Any:
-    return _activity(
-        lti_iri(base_url, "courses", lms.issuer, lms.deployment_id, lms.context_id),
-        v.COURSE.iri,
-        {UNDETERMINED: lms.context_title} if lms.context_title else None,
-    )
+        result["extensions"] = {
+            v.CREDENTIAL_ID.iri(base): event.credential.id,
+            v.CREDENTIAL_URL.iri(base): event.credential.verification_url,
+        }
+    account = {"homePage": event.learner.issuer, "name": event.learner.sub}
+    return {
+        "actor": {"objectType": "Agent", "account": account},
+        "verb": {"id": verb.iri, "display": dict(verb.display)},
+        "object": target,
+        "result": result,
+        "context": context,
+    }
 
 
 def session_activity(
@@ -288,9 +253,27 @@ def session_name(framework_code: str, jury_date: dt.date) -> dict[str, str]:
     }
 
 
-def _session(base_url: str, event: JuryDecided) -> Any:
+def certification_activity(base_url: str, framework_code: str) -> dict[str, Any]:
+    """Return the certification as every Jalon statement names it, word for word."""
+    name = f"Certification {framework_code}"
     return _activity(
-        session_iri(base_url, event.session_id),
-        v.CERTIFICATION_SESSION.iri(base_url),
-        session_name(event.framework_code, event.jury_date),
+        framework_iri(base_url, framework_code),
+        v.CERTIFICATION.iri(base_url),
+        {"fr": name, "en": name},
     )
+
+
+def course_activity(base_url: str, lms: LmsContext) -> dict[str, Any]:
+    """Return the LMS course as every Jalon statement names it."""
+    return _activity(
+        lti_iri(base_url, "courses", lms.issuer, lms.deployment_id, lms.context_id),
+        v.COURSE.iri,
+        {UNDETERMINED: lms.context_title} if lms.context_title else None,
+    )
+
+
+def _activity(iri: str, activity_type: str, name: Mapping[str, str] | None) -> dict[str, Any]:
+    definition: dict[str, Any] = {"type": activity_type}
+    if name:
+        definition["name"] = dict(name)
+    return {"id": iri, "objectType": "Activity", "definition": definition}

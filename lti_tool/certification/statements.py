@@ -67,7 +67,8 @@ def record_decisions(
         if decision.candidate.session_id != session.id:
             raise ValueError(f"decision {decision.id} belongs to another session")
     superseded = _superseded(db, [d.id for d in chosen])
-    scenes: dict[int, _Scene] = {}  # a candidate has several decisions: read them once
+    # Who and where for every candidate at once: a session may have hundreds.
+    scenes = _scenes(db, {d.candidate.id: d.candidate for d in chosen}.values())
     records = [
         build_decision(
             _event(
@@ -171,24 +172,42 @@ class _Scene:
     lms: events.LmsContext | None
 
 
-def _scene(db: Session, candidate: Candidate) -> _Scene:
-    issuer, sub = db.execute(
-        sa.select(LtiUser.issuer, LtiUser.sub).where(LtiUser.id == candidate.learner_id)
-    ).one()
-    course = None
-    if candidate.context_id is not None:
-        course = db.get(LtiContext, candidate.context_id)
-    platform_name = _platform_name(db, issuer, course.deployment_id if course else None)
-    lms = None
-    if course is not None and course.issuer == issuer:
-        lms = events.LmsContext(
-            issuer=issuer,
-            platform_name=platform_name,
-            deployment_id=course.deployment_id,
-            context_id=course.context_id,
-            context_title=course.title,
+def _scenes(db: Session, candidates: Iterable[Candidate]) -> dict[int, _Scene]:
+    """Return each candidate's scene, in three queries whatever their number."""
+    candidates = list(candidates)
+    users = {
+        row.id: (row.issuer, row.sub)
+        for row in db.execute(
+            sa.select(LtiUser.id, LtiUser.issuer, LtiUser.sub).where(
+                LtiUser.id.in_({c.learner_id for c in candidates})
+            )
         )
-    return _Scene(events.LtiUser(issuer, sub), platform_name, lms)
+    }
+    context_ids = {c.context_id for c in candidates if c.context_id is not None}
+    courses = {
+        row.id: row
+        for row in db.scalars(sa.select(LtiContext).where(LtiContext.id.in_(context_ids)))
+    }
+    platforms = _platform_names(db, {issuer for issuer, _ in users.values()})
+    scenes = {}
+    for candidate in candidates:
+        issuer, sub = users[candidate.learner_id]
+        course = courses.get(candidate.context_id) if candidate.context_id else None
+        deployment = course.deployment_id if course is not None else None
+        platform_name = (
+            platforms.get((issuer, deployment)) or platforms.get((issuer, None)) or issuer
+        )
+        lms = None
+        if course is not None and course.issuer == issuer:
+            lms = events.LmsContext(
+                issuer=issuer,
+                platform_name=platform_name,
+                deployment_id=course.deployment_id,
+                context_id=course.context_id,
+                context_title=course.title,
+            )
+        scenes[candidate.id] = _Scene(events.LtiUser(issuer, sub), platform_name, lms)
+    return scenes
 
 
 def _event(
@@ -200,11 +219,8 @@ def _event(
     scenes: dict[int, _Scene] | None = None,
 ) -> JuryDecided:
     """Return the domain event of a decision: who, where, what, and the credential if any."""
-    scenes = {} if scenes is None else scenes
     candidate: Candidate = decision.candidate
-    scene = scenes.get(candidate.id)
-    if scene is None:
-        scene = scenes[candidate.id] = _scene(db, candidate)
+    scene = (scenes or _scenes(db, [candidate]))[candidate.id]
     if decision.scope not in (DecisionScope.BLOC, DecisionScope.TITLE):
         raise ValueError(f"decision {decision.id}: unknown scope {decision.scope!r}")
     issued = None
@@ -231,15 +247,22 @@ def _event(
     )
 
 
-def _platform_name(db: Session, issuer: str, deployment_id: str | None) -> str:
-    """Return the name the platform was registered under, as every other statement says it."""
-    query = sa.select(Platform.name).where(Platform.issuer == issuer).order_by(Platform.id)
-    if deployment_id is not None:
-        named = db.scalar(
-            query.join(Deployment, Deployment.platform_id == Platform.id)
-            .where(Deployment.deployment_id == deployment_id)
-            .limit(1)
-        )
-        if named:
-            return named
-    return db.scalar(query.limit(1)) or issuer
+def _platform_names(db: Session, issuers: set[str]) -> dict[tuple[str, str | None], str]:
+    """Return the names platforms were registered under, by (issuer, deployment id).
+
+    ``(issuer, None)`` is the first platform of that issuer, for a candidate without a
+    course. Every other statement names the platform so; an unnamed one is its issuer.
+    """
+    rows = db.execute(
+        sa.select(Platform.issuer, Platform.name, Deployment.deployment_id)
+        .outerjoin(Deployment, Deployment.platform_id == Platform.id)
+        .where(Platform.issuer.in_(issuers))
+        .order_by(Platform.id, Deployment.id)
+    )
+    names: dict[tuple[str, str | None], str] = {}
+    for issuer, name, deployment_id in rows:
+        if name:
+            names.setdefault((issuer, None), name)
+            if deployment_id is not None:
+                names.setdefault((issuer, deployment_id), name)
+    return names

@@ -23,6 +23,7 @@ from xapi.jury import (
     jury_registration,
     session_iri,
 )
+from xapi.jury_tincan import build_decision_reference
 from xapi.statements import build, registration
 
 
@@ -166,3 +167,22 @@ def test_an_impossible_decision_is_refused(changes: dict[str, Any], message: str
 def test_a_credential_id_must_be_a_uuid_urn(value: str) -> None:
     with pytest.raises(ValueError, match="urn:uuid"):
         Credential(value, f"{BASE_URL}/verifier/x")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        {"lms": None},
+        {"corrects_decision_id": 30},
+        {"lms": dataclasses.replace(MOODLE, context_title=None)},
+    ],
+    ids=["course", "no-course", "correction", "untitled-course"],
+)
+def test_direct_statements_are_tincans_byte_for_byte(kind: str, changes: dict[str, Any]) -> None:
+    event = decided(**{**KINDS[kind], **changes})
+    direct = build_decision(event, BASE_URL)
+    reference = build_decision_reference(event, BASE_URL)
+    assert direct.json == reference.json
+    assert direct == reference

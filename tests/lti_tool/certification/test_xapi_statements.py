@@ -148,6 +148,7 @@ def test_a_candidate_without_a_course_gets_a_session_registration(
     assert validate(document, load_profile(settings.base_url)) == []
     assert v.DEPLOYMENT_ID.iri(settings.base_url) not in document["context"]["extensions"]
     assert document["result"] == {"success": True}  # no credential issued
+    assert document["context"]["platform"] == "Moodle du CFA"
     assert document["context"]["registration"] != str(
         registration(
             settings.base_url,
