@@ -1,15 +1,19 @@
 """Statements of the certification jury's decisions: pure, serialized once.
 
+Written from dicts, like :func:`xapi.statements.build`; :mod:`xapi.jury_tincan` builds each
+one with tincan, and a test proves the two byte-identical.
+
 One decision, one statement. The holder is the actor, by the pseudonymous LTI account only:
 a jury's decision is a legal fact about a person whose civil identity Jalon keeps for the
 Caisse des Dépôts and never for the LRS, so no name, e-mail or identity field, whatever
 :class:`xapi.statements.Privacy` allows elsewhere.
 
 * A validated bloc or title: verb ``earned`` (TinCan registry, "has earned or has been
-  awarded the object"; the verb of the xAPI Open Badges recipe), ``result.success`` true,
-  and the credential issued for it (its ``urn:uuid`` id and public verification URL) as
-  result extensions. No shared vocabulary has a *certified* verb whose actor is the
-  holder; ``earned`` reads right with the holder as actor, and is one analytics tools know.
+  awarded the object"; an exact match of the xAPI Open Badges recipe's ``earned``),
+  ``result.success`` true, and the credential issued for it (its ``urn:uuid`` id and public
+  verification URL) as result extensions. No shared vocabulary has a *certified* verb
+  whose actor is the holder; ``earned`` reads right with the holder as actor, and is one
+  analytics tools know.
 * A bloc or title not validated: ADL's ``failed``, ``result.success`` false.
 
 The title gets one statement, not a *certified* and an *earned* one: what an analyst asks
