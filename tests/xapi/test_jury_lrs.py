@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +15,7 @@ from lti_tool.db import Database
 from referentiel.iris import Kind, item_iri
 from tests.fake_dns import LOOPBACK
 from tests.lti_tool.certification.xapi_rows import FRAMEWORK, correct, issue, signed_session
+from tests.xapi.conftest import require_real_lrs
 from tests.xapi.lrs_process import PASSWORD, USERNAME, LrsProcess, LrsReader
 from xapi import vocabulary as v
 from xapi.jury import decision_statement_id, session_iri
@@ -24,14 +25,24 @@ from xapi.voiding import VOIDED
 
 
 @pytest.fixture
-def reader(lrs_server: LrsProcess) -> Iterator[LrsReader]:
-    with LrsReader(lrs_server.endpoint) as reader:
+def own_lrs(tmp_path: Path) -> Iterator[LrsProcess]:
+    """An LRS of this test's own: the voiding it sends must not reach another test's queries."""
+    require_real_lrs()
+    server = LrsProcess(tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def reader(own_lrs: LrsProcess) -> Iterator[LrsReader]:
+    with LrsReader(own_lrs.endpoint) as reader:
         yield reader
 
 
 @pytest.fixture
-def relay(lrs_server: LrsProcess, make_relay: Callable[..., Relay]) -> Iterator[Relay]:
-    client = HttpLrs(lrs_server.endpoint, USERNAME, PASSWORD, policy=LOOPBACK)
+def relay(own_lrs: LrsProcess, make_relay: Callable[..., Relay]) -> Iterator[Relay]:
+    client = HttpLrs(own_lrs.endpoint, USERNAME, PASSWORD, policy=LOOPBACK)
     yield make_relay(client)
     client.close()
 
@@ -39,8 +50,6 @@ def relay(lrs_server: LrsProcess, make_relay: Callable[..., Relay]) -> Iterator[
 def test_an_analyst_finds_the_jurys_decisions_and_a_correction_voids_one(
     clean_database: Database, settings: Settings, relay: Relay, reader: LrsReader
 ) -> None:
-    # The LRS lives for the whole test run: a base URL of this test's own keeps ids apart.
-    settings = dataclasses.replace(settings, base_url="https://jury-lrs.jalon.test")
     base = settings.base_url
     with clean_database.session() as db:
         jury = signed_session(db, sub="lrs-candidate-1")
