@@ -43,7 +43,13 @@ MASTERED = Term("http://adlnet.gov/expapi/verbs/mastered", _language_map("a maî
 SATISFIED = Term(
     "https://w3id.org/xapi/adl/verbs/satisfied", _language_map("a satisfait", "satisfied")
 )
-VERBS = (LAUNCHED, SUBMITTED, SCORED, PROGRESSED, MASTERED, SATISFIED)
+# The certification jury's decisions (xapi.jury). No shared vocabulary has "certified": the
+# TinCan registry's ``earned`` ("has earned or has been awarded the object", the verb of the
+# xAPI Open Badges recipe) says what the holder gets from the jury, and ADL's ``failed``
+# what a "non validé" means, each with result.success to match.
+EARNED = Term("http://id.tincanapi.com/verb/earned", _language_map("a obtenu", "earned"))
+FAILED = Term("http://adlnet.gov/expapi/verbs/failed", _language_map("a échoué", "failed"))
+VERBS = (LAUNCHED, SUBMITTED, SCORED, PROGRESSED, MASTERED, SATISFIED, EARNED, FAILED)
 
 # Activity types of the ADL vocabulary.
 ASSESSMENT = Term(
@@ -69,6 +75,7 @@ class ConceptType(StrEnum):
     ACTIVITY_TYPE = "ActivityType"
     CONTEXT_EXTENSION = "ContextExtension"
     ACTIVITY_EXTENSION = "ActivityExtension"
+    RESULT_EXTENSION = "ResultExtension"
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +121,45 @@ RESOURCE_LINK_ID = Concept(
     ConceptType.ACTIVITY_EXTENSION,
     _language_map("identifiant du lien LTI", "LTI resource link id"),
 )
-CONCEPTS = (COMPETENCY, BLOC, CERTIFICATION, DEPLOYMENT_ID, CONTEXT_ID, RESOURCE_LINK_ID)
+# The certification jury (xapi.jury): its session, the decision, and the credential issued.
+CERTIFICATION_SESSION = Concept(
+    "activity-types/certification-session",
+    ConceptType.ACTIVITY_TYPE,
+    _language_map("session de certification", "certification session"),
+)
+SESSION_ID = Concept(
+    "extensions/certification-session-id",
+    ConceptType.CONTEXT_EXTENSION,
+    _language_map("identifiant de la session de certification", "certification session id"),
+)
+DECISION_ID = Concept(
+    "extensions/jury-decision-id",
+    ConceptType.CONTEXT_EXTENSION,
+    _language_map("identifiant de la décision du jury", "jury decision id"),
+)
+CREDENTIAL_ID = Concept(
+    "extensions/credential-id",
+    ConceptType.RESULT_EXTENSION,
+    _language_map("identifiant du justificatif numérique", "credential id"),
+)
+CREDENTIAL_URL = Concept(
+    "extensions/credential-verification-url",
+    ConceptType.RESULT_EXTENSION,
+    _language_map("adresse de vérification du justificatif", "credential verification URL"),
+)
+CONCEPTS = (
+    COMPETENCY,
+    BLOC,
+    CERTIFICATION,
+    DEPLOYMENT_ID,
+    CONTEXT_ID,
+    RESOURCE_LINK_ID,
+    CERTIFICATION_SESSION,
+    SESSION_ID,
+    DECISION_ID,
+    CREDENTIAL_ID,
+    CREDENTIAL_URL,
+)
 
 
 def profile_iri(base_url: str) -> str:
