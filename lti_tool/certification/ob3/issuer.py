@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,20 +30,28 @@ class IssuerProfile:
         return profile
 
 
+# The one term a controller document needs beyond the OB 3.0 context: the keys it vouches for.
+# Inline, with the IRI of the Security vocabulary (as in W3C Controlled Identifiers).
+ASSERTION_METHOD_CONTEXT = {
+    "assertionMethod": {
+        "@id": "https://w3id.org/security#assertionMethod",
+        "@type": "@id",
+        "@container": "@set",
+    }
+}
+
+
 def issuer_profile_document(
     profile: IssuerProfile, *, assertion_methods: Sequence[str] = ()
 ) -> dict[str, Any]:
     """Return the OB 3.0 Profile document served at the issuer's URL.
 
-    ``assertion_methods`` are the URLs of the keys (``links.key_url``) the issuer signs with:
-    verifiers that check a proof's verification method against its controller (Digital
-    Bazaar's ``vc``, for one) read them here.
+    ``assertion_methods`` are the URLs of the keys (``links.key_url``) the issuer signs with.
+    Verifiers that check a proof's key against its controller (Digital Bazaar's ``vc``, for
+    one: the key's ``controller`` is this profile) find them here.
     """
-    document: dict[str, Any] = {"@context": list(CONTEXTS), **profile.to_json()}
+    document: dict[str, Any] = {"@context": [*CONTEXTS], **profile.to_json()}
     if assertion_methods:
-        document["@context"].append(MULTIKEY_CONTEXT_FOR_PROFILE)
+        document["@context"].append(copy.deepcopy(ASSERTION_METHOD_CONTEXT))
         document["assertionMethod"] = list(assertion_methods)
     return document
-
-
-MULTIKEY_CONTEXT_FOR_PROFILE = "https://w3id.org/security/multikey/v1"
