@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 
-from lti_tool.config import Settings
 from lti_tool.certification import models as _certification_models  # noqa: F401 (tables)
+from lti_tool.config import Settings
 from lti_tool.db import Base
 from lti_tool.evaluation import models as _evaluation_models  # noqa: F401 (tables)
 from lti_tool.privacy import models as _privacy_models  # noqa: F401 (tables)
