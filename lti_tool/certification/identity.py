@@ -45,9 +45,9 @@ SOURCES = ("csv", "form", "admin")
 NAME_MAX = 60  # nomNaissance, nomUsage, prenom1-3, libelleCommuneNaissance
 FIRST_YEAR = 1900  # anneeNaissance's minInclusive
 YOUNGEST = 14  # years: nobody younger sits a professional certification
-INSEE = re.compile(r"(?:[0-9]{2}|2[AB])[0-9]{3}")
-POSTAL = re.compile(r"[0-9]{5}")
-COUNTRY = re.compile(r"[0-9A-Z]{3}")
+INSEE = re.compile(r"(?:[0-9]{2}|2[AB])[0-9]{3}\Z")
+POSTAL = re.compile(r"[0-9]{5}\Z")
+COUNTRY = re.compile(r"[0-9A-Z]{3}\Z")
 # The fields of the schema, in the order a form or the CSV shows them.
 FIELDS = (
     "birth_name",
