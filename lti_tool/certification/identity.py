@@ -14,10 +14,10 @@ import datetime as dt
 import re
 import unicodedata
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_gettext
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, pre_load, validate
 from sqlalchemy.orm import Session
 
@@ -118,27 +118,35 @@ def _name(value: str) -> None:
         if _xml_refusal(char):
             raise ValidationError(
                 str(
-                    _l(
+                    lazy_gettext(
                         "contient un caractère que le XML 1.0 ne peut pas porter (U+%(code)04X).",
                         code=ord(char),
                     )
                 )
             )
         if unicodedata.category(char) in {"Cc", "Cf", "Zl", "Zp"}:
-            raise ValidationError(str(_l("contient un caractère de contrôle ou un saut de ligne.")))
+            raise ValidationError(
+                str(lazy_gettext("contient un caractère de contrôle ou un saut de ligne."))
+            )
 
 
 def _text(*, required: bool = False, maximum: int = NAME_MAX) -> fields.String:
-    missing = _l("est obligatoire.")
+    missing = lazy_gettext("est obligatoire.")
     extra: dict[str, Any] = {"required": True} if required else {"load_default": None}
     return fields.String(
         allow_none=not required,
         **extra,
         validate=[
-            validate.Length(min=1, max=maximum, error=_l("doit faire au plus {max} caractères.")),
+            validate.Length(
+                min=1, max=maximum, error=lazy_gettext("doit faire au plus {max} caractères.")
+            ),
             _name,
         ],
-        error_messages={"required": missing, "null": missing, "invalid": _l("n’est pas un texte.")},
+        error_messages={
+            "required": missing,
+            "null": missing,
+            "invalid": lazy_gettext("n’est pas un texte."),
+        },
     )
 
 
@@ -152,7 +160,7 @@ def _code(pattern: re.Pattern[str], error: Any) -> fields.String:
 
 
 def _choice(values: tuple[str, ...]) -> fields.String:
-    error = _l("n’est pas une valeur permise ({choices}).")
+    error = lazy_gettext("n’est pas une valeur permise ({choices}).")
     return fields.String(
         allow_none=True,
         load_default=None,
@@ -166,8 +174,10 @@ def _number(low: int, high: int) -> fields.Integer:
         strict=False,
         allow_none=True,
         load_default=None,
-        validate=validate.Range(low, high, error=_l("doit être compris entre {min} et {max}.")),
-        error_messages={"invalid": _l("n’est pas un nombre entier.")},
+        validate=validate.Range(
+            low, high, error=lazy_gettext("doit être compris entre {min} et {max}.")
+        ),
+        error_messages={"invalid": lazy_gettext("n’est pas un nombre entier.")},
     )
 
 
@@ -177,7 +187,10 @@ class IdentitySchema(Schema):
     class Meta:  # noqa: D106
         unknown = RAISE
 
-    error_messages = {"unknown": _l("champ inconnu."), "type": _l("données invalides.")}  # noqa: RUF012
+    error_messages: ClassVar[dict[str, Any]] = {
+        "unknown": lazy_gettext("champ inconnu."),
+        "type": lazy_gettext("données invalides."),
+    }
 
     birth_name = _text(required=True)
     usage_name = _text()
@@ -189,18 +202,19 @@ class IdentitySchema(Schema):
     birth_day = _number(1, 31)
     sex = _choice(SEXES)
     birth_insee_code = _code(
-        INSEE, _l("doit être un code INSEE de 5 caractères (chiffres, ou 2A/2B en Corse).")
+        INSEE,
+        lazy_gettext("doit être un code INSEE de 5 caractères (chiffres, ou 2A/2B en Corse)."),
     )
-    birth_postal_code = _code(POSTAL, _l("doit être un code postal de 5 chiffres."))
+    birth_postal_code = _code(POSTAL, lazy_gettext("doit être un code postal de 5 chiffres."))
     birth_city = _text()
-    birth_country_code = _code(COUNTRY, _l("doit être un code pays de 3 caractères."))
+    birth_country_code = _code(COUNTRY, lazy_gettext("doit être un code pays de 3 caractères."))
     access_route = _choice(ACCESS_ROUTES)
     vae_route = _choice(VAE_ROUTES)
     registration_initiative = _choice(INITIATIVES)
     registration_date = fields.Date(
         allow_none=True,
         load_default=None,
-        error_messages={"invalid": _l("n’est pas une date (AAAA-MM-JJ).")},
+        error_messages={"invalid": lazy_gettext("n’est pas une date (AAAA-MM-JJ).")},
     )
 
     @pre_load
@@ -226,26 +240,33 @@ class IdentitySchema(Schema):
 
         year, month, day = data.get("birth_year"), data.get("birth_month"), data.get("birth_day")
         if day is not None and month is None:
-            refuse("birth_month", _l("est obligatoire quand le jour est donné."))
+            refuse("birth_month", lazy_gettext("est obligatoire quand le jour est donné."))
         if (month is not None or day is not None) and year is None:
-            refuse("birth_year", _l("est obligatoire quand le mois ou le jour est donné."))
+            refuse(
+                "birth_year", lazy_gettext("est obligatoire quand le mois ou le jour est donné.")
+            )
         today = utcnow().date()
         if year is not None and not errors:
             try:
                 born = dt.date(year, month or 1, day or 1)
             except ValueError:
                 born = None
-                refuse("birth_day", _l("n’existe pas dans ce mois."))
+                refuse("birth_day", lazy_gettext("n’existe pas dans ce mois."))
             youngest = dt.date(today.year - YOUNGEST, today.month, min(today.day, 28))
             if born is not None and born > youngest:
-                refuse("birth_year", _l("donne un âge de moins de %(age)d ans.", age=YOUNGEST))
+                refuse(
+                    "birth_year",
+                    lazy_gettext("donne un âge de moins de %(age)d ans.", age=YOUNGEST),
+                )
         if data.get("first_name_3") and not data.get("first_name_2"):
-            refuse("first_name_2", _l("est obligatoire quand un troisième prénom est donné."))
+            refuse(
+                "first_name_2", lazy_gettext("est obligatoire quand un troisième prénom est donné.")
+            )
         if data.get("vae_route") and data.get("access_route") != VAE:
-            refuse("vae_route", _l("ne s’applique qu’à un accès par la VAE."))
+            refuse("vae_route", lazy_gettext("ne s’applique qu’à un accès par la VAE."))
         registered = data.get("registration_date")
         if registered is not None and not dt.date(FIRST_YEAR, 1, 1) <= registered <= today:
-            refuse("registration_date", _l("doit être passée (et après 1900)."))
+            refuse("registration_date", lazy_gettext("doit être passée (et après 1900)."))
         if errors:
             raise ValidationError(errors)
         return IdentityData(**data)

@@ -113,6 +113,10 @@ def test_a_candidate_reaches_the_form_from_their_progress_page(
     assert "Caisse des Dépôts" in form
     assert "365 jours après la signature" in form
     assert "il manque encore" in form
+    english = page(lms, FORM, token, lang="en")
+    assert "<h1>My identity for the certificate</h1>" in english
+    assert "365 days after the minutes of your last session are signed" in english
+    assert "Caisse des Dépôts" in english
 
 
 def test_a_learner_who_is_no_candidate_gets_a_404_page(
