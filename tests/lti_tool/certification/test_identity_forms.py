@@ -229,6 +229,8 @@ def test_once_signed_the_form_is_read_only(
     html = page(lms, FORM, token)
     assert "ces informations ne se modifient plus ici" in html
     assert "Exemple-Dupré" in html
+    assert "<dd>Féminin</dd>" in html
+    assert "<dd>VAE classique</dd>" in html
     assert "<form" not in html.split("<main", 1)[1]
     assert lms.post(FORM, data={**drawn, **FILLED}).status_code == 403
     assert identities(clean_database)[learner].birth_name == "Exemple-Dupré"
