@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import click
 
+from lti_tool.cli.accrochage import accrochage
+from lti_tool.cli.candidates import candidates
+
 
 @click.group()
 def certification() -> None:
     """Run the certification back-office: sessions, candidates, credentials, accrochage."""
 
 
-from lti_tool.cli.accrochage import accrochage  # noqa: E402 (the group exists first)
-
-certification.add_command(accrochage)
+for command in (candidates, accrochage):
+    certification.add_command(command)

@@ -107,9 +107,10 @@ def purge_command(ctx: click.Context, dry_run: bool) -> None:
     """Remove what the retention settings no longer keep, and print the counts.
 
     Delivered statements and grades, reviewed dead letters (JALON_RETENTION_OUTBOX_DAYS),
-    expired launch data, nonces, admin sessions and invitations, drafts of learners gone
-    from their course (JALON_RETENTION_DRAFT_DAYS). Never a statement or a grade not yet
-    delivered.
+    expired launch data, nonces, admin sessions and invitations, holders' civil identities
+    past their date (JALON_RETENTION_IDENTITY_DAYS after their session was signed), drafts
+    of learners gone from their course (JALON_RETENTION_DRAFT_DAYS). Never a statement or a
+    grade not yet delivered.
     """
     from lti_tool import create_app
 

@@ -3,10 +3,10 @@
 What a certifier must keep stays, pseudonymised, when ``JALON_ERASURE_KEEP_DECISIONS`` says
 so (the default): the published evaluations of the person's work (levels, decisions,
 scores, how each was settled) and the progress derived from them (competencies, blocs,
-certification). Their free texts (comments, justifications), the work itself and its files
-go. The person's row then keeps only a pseudonym (issuer ``urn:jalon:erased``, ``sub``
-``erased-<erasure number>``); so it does if they evaluated others, whose published
-evaluations are those learners' records.
+certification). Their free texts (comments, justifications), the work itself, its files
+and the civil identity kept for the accrochage file go. The person's row then keeps only a
+pseudonym (issuer ``urn:jalon:erased``, ``sub`` ``erased-<erasure number>``); so it does if
+they evaluated others, whose published evaluations are those learners' records.
 
 Statements: those the LRS may hold (delivered, or being sent by a relay right now) are
 voided through the outbox; those it never received (waiting, or refused for good) are
@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from lti_tool.certification.models import HolderIdentity
 from lti_tool.evaluation.files import SweepReport, delete_after_commit
 from lti_tool.evaluation.models import (
     CompetencyDecision,
@@ -90,6 +91,9 @@ def erase(
     _as_evaluator(session, person, counts)
     _progress_and_grades(session, person, request.keep_decisions, counts)
     _memberships_and_cache(session, person, counts)
+    # The civil identity kept for the accrochage file goes whatever is kept of decisions.
+    gone = sa.delete(HolderIdentity).where(HolderIdentity.learner_id == person.id)
+    counts["holder_identity_deleted"] += session.execute(gone).rowcount  # type: ignore[attr-defined]
     erasure = Erasure(
         erased_at=now,
         issuer=person.issuer,

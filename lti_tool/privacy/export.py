@@ -26,6 +26,7 @@ from lti_tool.evaluation.models import (
 )
 from lti_tool.evaluation.storage import FileStorage
 from lti_tool.models import LtiContext, LtiMembership, LtiResourceLink, LtiUser
+from lti_tool.privacy.export_certification import identity_document
 from lti_tool.privacy.person import person_statements
 from lti_tool.privacy.readme import README
 
@@ -59,6 +60,7 @@ def documents(session: Session, person: LtiUser, now: dt.datetime) -> dict[str, 
         "as_evaluator.json": _as_evaluator(session, person),
         "progress.json": _progress(session, person),
         "grades.json": _grades(session, person),
+        "certification_identity.json": identity_document(session, person),
         "xapi_statements.json": [
             {
                 "statement_id": s.statement_id,

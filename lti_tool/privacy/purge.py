@@ -14,6 +14,9 @@ queued again) is not taken by a condition it no longer meets:
   pending or refused grade is never purged;
 * ``admin_sessions``: administrators' sessions ended or expired;
 * ``registration_invites``: registration links expired unused, or whose platform is gone;
+* ``holder_identities``: a certified holder's civil identity (birth name, date and place),
+  the day after its ``delete_after`` (the signing of their last session plus
+  ``JALON_RETENTION_IDENTITY_DAYS``, :mod:`lti_tool.certification.identity_retention`);
 * ``drafts`` and ``draft_files``: the drafts of learners gone from their course
   (:mod:`lti_tool.privacy.retention`).
 
@@ -37,6 +40,7 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
+from lti_tool.certification.models import HolderIdentity
 from lti_tool.config import Settings
 from lti_tool.evaluation.models import GradePassback, PassbackStatus
 from lti_tool.evaluation.storage import FileStorage
@@ -55,6 +59,7 @@ KINDS = (
     "grades_sent",
     "admin_sessions",
     "registration_invites",
+    "holder_identities",
     "drafts",
     "draft_files",
 )
@@ -147,6 +152,7 @@ def table_kinds(
     )
     sessions = cast(sa.Table, AdminSession.__table__)
     invites = cast(sa.Table, RegistrationInvite.__table__)
+    identities = cast(sa.Table, HolderIdentity.__table__)
     return [
         # The purge's own lease and schedule rows are left to their owner.
         ("lti_cache", cache, (cache.c.expires_at <= now) & ~cache.c.key.startswith(LEASE_PREFIX)),
@@ -177,6 +183,8 @@ def table_kinds(
             (invites.c.expires_at <= now)
             & (invites.c.used_at.is_(None) | invites.c.platform_id.is_(None)),
         ),
+        # Kept through its ``delete_after`` day, gone the day after.
+        ("holder_identities", identities, identities.c.delete_after < now.date()),
     ]
 
 

@@ -25,6 +25,9 @@ d'une version à l'autre ; les dates sont au format ISO 8601, en temps universel
   par état (les personnes évaluées ne sont pas nommées : ce sont leurs données).
 - progress.json : votre progression par compétence, par bloc et pour la certification.
 - grades.json : les notes envoyées (ou à envoyer) au carnet de notes de la plateforme.
+- certification_identity.json : votre identité civile (noms, prénoms, date et lieu de
+  naissance, sexe, voie d’accès) gardée pour la déclaration de votre certification à la
+  Caisse des Dépôts, et la date où elle sera supprimée ; null si Jalon n’en garde pas.
 - xapi_statements.json : les déclarations xAPI émises à votre sujet pour l'entrepôt
   d'apprentissage (LRS), avec leur état d'envoi.
 
@@ -50,6 +53,9 @@ dates are ISO 8601, in Coordinated Universal Time (UTC).
   by role and state (the people evaluated are not named: that is their data).
 - progress.json: your progress on each competency, each bloc and the certification.
 - grades.json: the grades sent (or to be sent) to the platform's gradebook.
+- certification_identity.json: your civil identity (names, first names, birth date and
+  place, sex, access route) kept to declare your certification to the Caisse des Dépôts,
+  and the date it will be deleted; null when Jalon keeps none.
 - xapi_statements.json: the xAPI statements issued about you for the learning record
   store (LRS), with whether they were delivered.
 """

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 
+from lti_tool.certification import models as _certification_models  # noqa: F401 (tables)
 from lti_tool.config import Settings
 from lti_tool.db import Base
 from lti_tool.evaluation import models as _evaluation_models  # noqa: F401 (tables)
@@ -62,6 +63,21 @@ CATEGORIES = (
         ("lti_cache", "admin_sessions"),
     ),
     Category(
+        "Identité civile des candidats, pour la déclaration à la Caisse des Dépôts (accrochage)",
+        "Candidates' civil identity, for the declaration to the Caisse des Dépôts (accrochage)",
+        ("holder_identities",),
+    ),
+    Category(
+        "Sessions de certification : jury, candidats, décisions du jury",
+        "Certification sessions: jury, candidates, jury decisions",
+        ("certification_sessions", "jury_members", "certification_candidates", "jury_decisions"),
+    ),
+    Category(
+        "Titres délivrés (Open Badges 3.0 signés, révocation)",
+        "Credentials issued (signed Open Badges 3.0, revocation)",
+        ("issued_credentials",),
+    ),
+    Category(
         "Registre des effacements (empreinte à clé, sans donnée lisible)",
         "Register of erasures (keyed hash, nothing readable)",
         ("erasures",),
@@ -78,6 +94,8 @@ WITHOUT_PERSONAL_DATA = (
     "placements",
     "course_settings",
     "registration_invites",
+    "credential_keys",
+    "credential_status_lists",
 )
 
 
@@ -170,6 +188,7 @@ def build_register(settings: Settings, language: str = "fr", *, depth: int = 0) 
         lrs=words["lrs"].format(host=lrs_host) if lrs_host else words["no_lrs"],
         outbox_days=settings.retention_outbox_days,
         draft_days=settings.retention_draft_days,
+        identity_days=settings.certifier.identity_retention_days,
         session_hours=settings.session_max_hours,
         admin_hours=settings.admin_session_hours,
         upload_mb=settings.upload_max_bytes // (1024 * 1024),

@@ -70,6 +70,10 @@ def init_app(app: Flask) -> None:
 
     for area in (learner, evaluator, progress, matrix, api):
         app.register_blueprint(area.blueprint)
+    # Holder identity for the accrochage file: the candidate's form, the admin's (issue 14).
+    from lti_tool.views import candidate_identity
+
+    app.register_blueprint(candidate_identity.blueprint)
     errors.init_app(app)
     prose.init_app(app)
     templating.init_app(app)

@@ -79,6 +79,7 @@ def test_each_kind_goes_after_its_retention_and_no_sooner(
         "grades_sent": 2,  # the one sent 31 days ago, and the one it superseded
         "admin_sessions": 2,
         "registration_invites": 2,
+        "holder_identities": 0,
         "drafts": 0,
         "draft_files": 0,
     }
