@@ -104,7 +104,7 @@ class Achievement:
             "inLanguage": self.in_language,
             "version": self.version,
         }
-        if self.rncp and self.bloc_code is None:
+        if self.rncp:
             value["otherIdentifier"] = [
                 {"type": "IdentifierEntry", "identifier": self.rncp, "identifierType": "ext:RNCP"}
             ]
@@ -116,9 +116,7 @@ class Achievement:
 
 
 def _rncp(framework: Framework) -> str | None:
-    # `rncp` joins referentiel's Identity in the accrochage piece; read it if it is there.
-    value = getattr(framework.identity, "rncp", None)
-    return str(value) if value else None
+    return framework.identity.rncp
 
 
 def _item_alignment(
@@ -196,7 +194,7 @@ def achievement_for_bloc(framework: Framework, bloc_code: str, base_url: str) ->
         in_language=framework.identity.language,
         version=framework.identity.version,
         bloc_code=bloc.code,
-        rncp=rncp,
+        rncp=bloc.rncp,
     )
 
 

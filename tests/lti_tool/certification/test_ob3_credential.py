@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
-from dataclasses import dataclass, fields, replace
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -22,7 +22,6 @@ from lti_tool.certification.ob3 import (
 )
 from lti_tool.certification.ob3.loader import BUNDLED, bundled_bytes
 from referentiel.identifiers import item_id
-from referentiel.model import Identity
 from tests.conftest import BASE_URL, REPO
 from tests.lti_tool.certification.ob3_support import (
     DECIDED,
@@ -127,26 +126,20 @@ def test_the_title_is_a_certification_aligned_to_every_bloc() -> None:
     assert achievement.bloc_code is None
 
 
-@dataclass(frozen=True, slots=True)
-class _IdentityWithRncp(Identity):
-    """The référentiel identity once the accrochage piece adds `rncp` to it."""
-
-    rncp: str | None = None
-
-
 def test_the_rncp_code_is_named_when_the_framework_has_one() -> None:
     fw = framework()
-    identity = _IdentityWithRncp(
-        **{f.name: getattr(fw.identity, f.name) for f in fields(Identity)}, rncp="RNCP37805"
-    )
-    with_rncp = replace(fw, identity=identity)
+    identity = replace(fw.identity, rncp="RNCP37805")
+    blocs = (replace(fw.blocs[0], rncp="RNCP37805BC01"), *fw.blocs[1:])
+    with_rncp = replace(fw, identity=identity, blocs=blocs)
     title = achievement_for_title(with_rncp, BASE_URL)
     assert title.rncp == "RNCP37805"
     assert title.human_code == "RNCP37805"
     assert title.to_json()["otherIdentifier"] == [
         {"type": "IdentifierEntry", "identifier": "RNCP37805", "identifierType": "ext:RNCP"}
     ]
-    assert "RNCP37805" in achievement_for_bloc(with_rncp, "B1", BASE_URL).description
+    bloc = achievement_for_bloc(with_rncp, "B1", BASE_URL)
+    assert "RNCP37805" in bloc.description
+    assert bloc.to_json()["otherIdentifier"][0]["identifier"] == "RNCP37805BC01"
     assert "otherIdentifier" not in achievement_for_title(fw, BASE_URL).to_json()
 
 
