@@ -66,6 +66,12 @@ REASONS = {
     "no_professional": "the jury has no professional of the field",
     "no_candidates": "the session has no candidate",
     "missing_decision": "no decision on {value}",
+    # Reading input (pages, CLI) before a domain function runs.
+    "bad_date": "not a date (YYYY-MM-DD): {value!r}",
+    "unknown_framework": "no imported référentiel {value!r}",
+    "unknown_course": "no course {value!r}",
+    "unknown_candidate": "no candidate {value} in this session",
+    "bad_decision": "say validated or not validated",
 }
 
 
