@@ -360,3 +360,16 @@ def test_a_second_course_shares_nothing(
     shown = text(admin.get(where).get_data(as_text=True))
     assert shown.count("Promotion Canvas") >= 2  # both candidates come from it
     assert "Promotion 2026 0 / 4" not in shown
+
+
+def test_the_livret_of_a_candidate_downloads_as_pdf(
+    admin: FlaskClient, scene: tuple[Promotion, int]
+) -> None:
+    pytest.importorskip("weasyprint", reason="the livret needs WeasyPrint and Pango")
+    promo, session_id = scene
+    ana, _bruno = _candidates(admin, promo, session_id)
+    response = admin.get(f"{ana}/livret.pdf")
+    assert response.status_code == 200
+    assert response.mimetype == "application/pdf"
+    assert response.data.startswith(b"%PDF")
+    assert response.headers["Cache-Control"] == "no-store"
