@@ -10,7 +10,6 @@ of the evidence it was taken on.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -300,13 +299,3 @@ def correct(
         raise JuryError(problems)
     fields = (decision.scope, decision.code, is_validated, reasons, decided_by)
     return _record(db, candidate, evidence, fields, supersedes=decision, is_final=True, now=now)
-
-
-def final_decisions(db: Session, candidates: Sequence[Candidate]) -> list[JuryDecision]:
-    """Return the current final decisions of candidates (after signing and corrections)."""
-    return [
-        d
-        for candidate in candidates
-        for d in current_decisions(db, candidate).values()
-        if d.is_final
-    ]

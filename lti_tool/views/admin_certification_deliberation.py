@@ -35,12 +35,11 @@ from lti_tool.models import LtiContext, LtiUser
 from lti_tool.people import display_name
 from lti_tool.views.admin_certification import (
     error_fields,
-    field_label,
     get_candidate,
     get_session,
-    problem_text,
     refusal_status,
 )
+from lti_tool.views.admin_certification_words import field_label, problem_text
 
 blueprint = Blueprint(
     "admin_certification_deliberation", __name__, url_prefix="/admin/certification"

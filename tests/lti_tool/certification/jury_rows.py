@@ -7,15 +7,24 @@ then progress is materialized by the engine itself, so the jury reads what Jalon
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass
 
+import pytest
 from sqlalchemy.orm import Session
 
+from lti_tool.certification.decisions import decide
 from lti_tool.certification.models import CertificationSession, JuryRole
-from lti_tool.certification.sessions import add_member, create_session
+from lti_tool.certification.sessions import (
+    JuryError,
+    add_candidates_from_course,
+    add_member,
+    create_session,
+)
 from lti_tool.db import Database
 from lti_tool.evaluation import progress
-from lti_tool.frameworks import find_record, framework_of
+from lti_tool.frameworks import find_record, framework_of, install_bundled
+from lti_tool.models import LtiContext
 from referentiel.model import Framework
 from tests.lti_tool.evaluation.factories import (
     FRAMEWORK,
@@ -30,6 +39,7 @@ from tests.lti_tool.evaluation.factories import (
 )
 
 JURY_DATE = dt.date(2026, 6, 30)
+BLOCS = ("B1", "B2", "B3", "B4")
 
 
 def framework(db: Session) -> Framework:
@@ -86,3 +96,48 @@ def built(database: Database) -> tuple[Promotion, int]:
     with database.session() as db:
         promo = promotion(db)
         return promo, open_session(db).id
+
+
+@pytest.fixture
+def db(clean_database: Database) -> Iterator[Session]:
+    with clean_database.session() as session:
+        install_bundled(session)
+        yield session
+
+
+def fields(problems: JuryError) -> list[tuple[str, str]]:
+    return [(p.field, p.reason) for p in problems.problems]
+
+
+def session_with_candidates(db: Session) -> tuple[CertificationSession, dict[str, int]]:
+    promo = promotion(db)
+    session = open_session(db)
+    context = db.get(LtiContext, promo.course.context_id)
+    assert context is not None
+    add_candidates_from_course(db, session, context)
+    return session, {"ana": promo.ana, "bruno": promo.bruno}
+
+
+def decide_all(db: Session, session: CertificationSession, *, title: bool = True) -> None:
+    for candidate in session.candidates:
+        for bloc in BLOCS:
+            validated = bloc == "B2" and candidate.number == 1
+            decide(
+                db,
+                candidate,
+                scope="bloc",
+                code=bloc,
+                is_validated=validated,
+                reasons="" if validated else "Compétences non démontrées",
+                decided_by="Claire Moreau",
+            )
+        if title:
+            decide(
+                db,
+                candidate,
+                scope="title",
+                code=FRAMEWORK,
+                is_validated=False,
+                reasons="Blocs manquants",
+                decided_by="Claire Moreau",
+            )

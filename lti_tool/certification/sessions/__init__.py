@@ -10,9 +10,6 @@ so a page shows it next to the field and the CLI names it.
 from __future__ import annotations
 
 import datetime as dt
-import re
-from collections.abc import Sequence
-from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -23,95 +20,40 @@ from lti_tool.certification.models import (
     JuryMember,
     JuryRole,
 )
-from lti_tool.evaluation.models import EpreuvePlacement, Submission
+from lti_tool.certification.sessions.courses import CourseChoice, courses_using, uses_framework
+from lti_tool.certification.sessions.problems import (
+    EXAM_MODES,
+    MAX_LENGTH,
+    POSTAL_CODE,
+    REASONS,
+    JuryError,
+    Problem,
+    text_problems,
+)
 from lti_tool.frameworks import find_record, framework_of
-from lti_tool.models import FrameworkRecord, LtiContext, LtiMembership, LtiResourceLink, LtiUser
-from lti_tool.storable import is_storable
+from lti_tool.models import FrameworkRecord, LtiContext, LtiMembership, LtiUser
 from referentiel.model import Framework
 from xapi.columns import utcnow
 
-EXAM_MODES = ("EN_PRESENTIEL", "A_DISTANCE", "MIXTE")  # cpf:modalitePassage
-POSTAL_CODE = re.compile(r"[0-9]{5}")
-# The columns' lengths: a longer value is refused, never cut.
-MAX_LENGTH = {"title": 300, "place": 300, "full_name": 255, "quality": 300, "decided_by": 255}
-MAX_LENGTH["signed_by"] = 255
-
-REASONS = {
-    "required": "this field is required",
-    "too_long": "longer than {limit} characters",
-    "unstorable": "holds a control character that cannot be stored",
-    "not_postal_code": "a postal code is 5 digits, not {value!r}",
-    "bad_exam_mode": "must be one of EN_PRESENTIEL, A_DISTANCE, MIXTE, not {value!r}",
-    "end_before_start": "the end ({value}) is before the start",
-    "bad_role": "must be one of president, member, professional, not {value!r}",
-    "not_current": "{value} is not the current version of an imported référentiel",
-    "signed": "the minutes are signed: the session can no longer change",
-    "not_signed": "the minutes are not signed yet: change the decision instead",
-    "not_in_session": "{value} does not belong to this session",
-    "not_a_learner": "this person is not a learner of the course",
-    "already_candidate": "this learner is already a candidate of the session",
-    "not_using_framework": "this course does not use the session's référentiel",
-    "no_learners": "this course has no learner to add",
-    "unknown_bloc": "the référentiel has no bloc {value!r}",
-    "not_the_title": "the title's code is {value!r}",
-    "bad_scope": "must be bloc or title, not {value!r}",
-    "reasons_required": "a decision 'not validated' says why",
-    "against_proposal": "Jalon does not find {value} acquired: say why the bloc is validated",
-    "blocs_not_validated": "the title needs every bloc validated; not validated: {value}",
-    "title_validated": "the title {value} is validated: correct the title first",
-    "superseded": "this decision was corrected since: correct the current one",
-    "correction_reasons": "a correction says why",
-    "no_president": "the jury has no president",
-    "several_presidents": "the jury has more than one president",
-    "no_professional": "the jury has no professional of the field",
-    "no_candidates": "the session has no candidate",
-    "missing_decision": "no decision on {value}",
-    # Reading input (pages, CLI) before a domain function runs.
-    "bad_date": "not a date (YYYY-MM-DD): {value!r}",
-    "unknown_framework": "no imported référentiel {value!r}",
-    "unknown_course": "no course {value!r}",
-    "unknown_candidate": "no candidate {value} in this session",
-    "bad_decision": "say validated or not validated",
-}
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong: the field (or the candidate) it concerns, and why."""
-
-    field: str
-    reason: str
-    value: str = ""
-
-    @property
-    def message(self) -> str:
-        """Say what is wrong, in English (the CLI; pages word it in the reader's language)."""
-        limit = MAX_LENGTH.get(self.field, 0)
-        return REASONS[self.reason].format(limit=limit, value=self.value)
-
-    def __str__(self) -> str:
-        return f"{self.field}: {self.message}"
-
-
-class JuryError(ValueError):
-    """A change was refused; ``problems`` lists every reason, field by field."""
-
-    def __init__(self, problems: Sequence[Problem]) -> None:
-        self.problems = list(problems)
-        super().__init__("; ".join(str(p) for p in self.problems))
-
-
-def text_problems(fields: dict[str, str], *, required: Sequence[str] = ()) -> list[Problem]:
-    """Return what is wrong with free-text fields: missing, too long, unstorable."""
-    problems = []
-    for name, value in fields.items():
-        if name in required and not value.strip():
-            problems.append(Problem(name, "required"))
-        elif len(value) > MAX_LENGTH.get(name, 10_000):
-            problems.append(Problem(name, "too_long"))
-        elif not is_storable(value):
-            problems.append(Problem(name, "unstorable"))
-    return problems
+__all__ = [
+    "EXAM_MODES",
+    "MAX_LENGTH",
+    "REASONS",
+    "CourseChoice",
+    "JuryError",
+    "Problem",
+    "add_candidate",
+    "add_candidates_from_course",
+    "add_member",
+    "courses_using",
+    "create_session",
+    "refuse_if_signed",
+    "remove_member",
+    "session_framework",
+    "text_problems",
+    "touch",
+    "uses_framework",
+]
 
 
 def refuse_if_signed(session: CertificationSession) -> None:
@@ -277,75 +219,6 @@ def add_candidates_from_course(
 def _name_order(user: LtiUser) -> tuple[str, str, str, int]:
     family = (user.family_name or user.name or user.preferred_username or "").casefold()
     return (family, (user.given_name or "").casefold(), (user.name or "").casefold(), user.id)
-
-
-@dataclass(frozen=True)
-class CourseChoice:
-    """A course that uses a référentiel, as the list of courses to draw candidates from shows it.
-
-    Courses of two platforms may share an LMS id ("7"); Jalon's own ``id`` tells them apart.
-    """
-
-    id: int
-    issuer: str
-    context_id: str
-    title: str | None
-    label: str | None
-    learners: int
-
-
-def _using_contexts(db: Session, framework_code: str) -> set[int]:
-    """Return the ids of the courses where the référentiel is placed or handed work in."""
-    ids = set(
-        db.scalars(
-            sa.select(EpreuvePlacement.context_id).where(
-                EpreuvePlacement.framework_code == framework_code
-            )
-        )
-    )
-    ids.update(
-        db.scalars(
-            sa.select(Submission.context_id).where(Submission.framework_code == framework_code)
-        )
-    )
-    links = db.execute(
-        sa.select(LtiResourceLink.context_id, LtiResourceLink.custom).where(
-            LtiResourceLink.context_id.is_not(None)
-        )
-    )
-    for context_id, custom in links:
-        if isinstance(custom, dict) and custom.get("framework") == framework_code:
-            ids.add(context_id)
-    return ids
-
-
-def uses_framework(db: Session, context_id: int, framework_code: str) -> bool:
-    """Return whether a course places the référentiel, or holds work evaluated against it."""
-    return context_id in _using_contexts(db, framework_code)
-
-
-def courses_using(db: Session, framework_code: str) -> list[CourseChoice]:
-    """Return the courses using a référentiel, with their learner counts, by issuer and title."""
-    ids = _using_contexts(db, framework_code)
-    if not ids:
-        return []
-    learners = (
-        sa.select(sa.func.count())
-        .where(LtiMembership.context_id == LtiContext.id, sa.not_(LtiMembership.is_staff))
-        .scalar_subquery()
-    )
-    rows = db.execute(
-        sa.select(
-            LtiContext.id,
-            LtiContext.issuer,
-            LtiContext.context_id,
-            LtiContext.title,
-            LtiContext.label,
-            learners,
-        ).where(LtiContext.id.in_(ids))
-    ).all()
-    choices = [CourseChoice(*row) for row in rows]
-    return sorted(choices, key=lambda c: (c.issuer, (c.title or "").casefold(), c.id))
 
 
 def touch(session: CertificationSession, now: dt.datetime | None = None) -> None:
