@@ -37,16 +37,32 @@ from xapi.columns import utcnow
 
 def current_decisions(db: Session, candidate: Candidate) -> dict[tuple[str, str], JuryDecision]:
     """Return the candidate's current decisions by (scope, code): the latest not superseded."""
-    decisions = db.scalars(
+    query = sa.select(JuryDecision).where(JuryDecision.candidate_id == candidate.id)
+    return _current(db, query).get(candidate.id, {})
+
+
+def session_decisions(
+    db: Session, session: CertificationSession
+) -> dict[int, dict[tuple[str, str], JuryDecision]]:
+    """Return every candidate's current decisions, by candidate id, in one query."""
+    query = (
         sa.select(JuryDecision)
-        .where(JuryDecision.candidate_id == candidate.id)
-        .order_by(JuryDecision.decided_at, JuryDecision.id)
-    ).all()
+        .join(Candidate, Candidate.id == JuryDecision.candidate_id)
+        .where(Candidate.session_id == session.id)
+    )
+    return _current(db, query)
+
+
+def _current(
+    db: Session, query: sa.Select[JuryDecision]
+) -> dict[int, dict[tuple[str, str], JuryDecision]]:
+    decisions = db.scalars(query.order_by(JuryDecision.decided_at, JuryDecision.id)).all()
     superseded = {d.supersedes_id for d in decisions if d.supersedes_id is not None}
-    current: dict[tuple[str, str], JuryDecision] = {}
+    current: dict[int, dict[tuple[str, str], JuryDecision]] = {}
     for decision in decisions:
-        if decision.id not in superseded:
-            current[(decision.scope, decision.code)] = decision  # the latest wins
+        if decision.id not in superseded:  # the latest wins
+            by_key = current.setdefault(decision.candidate_id, {})
+            by_key[(decision.scope, decision.code)] = decision
     return current
 
 
@@ -200,14 +216,16 @@ def sign_problems(db: Session, session: CertificationSession) -> list[Problem]:
     if not session.candidates:
         problems.append(Problem("candidates", "no_candidates"))
     framework = session_framework(db, session)
+    decisions = session_decisions(db, session)
     for candidate in session.candidates:
-        problems += _candidate_problems(db, candidate, framework)
+        problems += _candidate_problems(candidate, decisions.get(candidate.id, {}), framework)
     return problems
 
 
-def _candidate_problems(db: Session, candidate: Candidate, framework: Framework) -> list[Problem]:
+def _candidate_problems(
+    candidate: Candidate, current: dict[tuple[str, str], JuryDecision], framework: Framework
+) -> list[Problem]:
     field = f"candidate {candidate.number}"
-    current = current_decisions(db, candidate)
     problems = [
         Problem(field, "missing_decision", f"bloc {bloc.code}")
         for bloc in framework.blocs
@@ -245,8 +263,9 @@ def sign_minutes(
     framework = session_framework(db, session)
     order = {bloc.code: index for index, bloc in enumerate(framework.blocs)}
     final = []
+    decisions = session_decisions(db, session)
     for candidate in session.candidates:
-        current = current_decisions(db, candidate).values()
+        current = decisions.get(candidate.id, {}).values()
         for decision in sorted(current, key=lambda d: (d.scope == "title", order.get(d.code, 0))):
             decision.is_final = True
             final.append(decision)

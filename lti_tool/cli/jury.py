@@ -20,6 +20,7 @@ from lti_tool.certification.decisions import (
     correct,
     current_decisions,
     decide,
+    session_decisions,
     sign_minutes,
     sign_problems,
 )
@@ -143,8 +144,9 @@ def show(session_id: int) -> None:
         for member in session.members:
             click.echo(f"  {member.role}\t{member.full_name}\t{member.quality or '-'}")
         click.echo("candidates:")
+        decisions = session_decisions(db, session)
         for candidate in session.candidates:
-            current = current_decisions(db, candidate)
+            current = decisions.get(candidate.id, {})
             words = []
             for code in [*(b.code for b in framework.blocs), framework.code]:
                 scope = "title" if code == framework.code else "bloc"

@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from lti_tool.auth import admin_required
-from lti_tool.certification.decisions import current_decisions
+from lti_tool.certification.decisions import session_decisions
 from lti_tool.certification.models import Candidate, CertificationSession, JuryMember, JuryRole
 from lti_tool.certification.sessions import (
     EXAM_MODES,
@@ -243,9 +243,10 @@ def _session_page(
         )
     }
     rows: list[dict[str, Any]] = []
+    decisions = session_decisions(db, session)
     for candidate in session.candidates:
         user = people[candidate.learner_id]
-        current = current_decisions(db, candidate)
+        current = decisions.get(candidate.id, {})
         title = current.get(("title", framework.code))
         rows.append(
             {
