@@ -176,6 +176,13 @@ def test_a_bloc_of_a_validated_title_is_not_invalidated_first(db: Session) -> No
     title = decide(
         db, ana, scope="title", code=FRAMEWORK, is_validated=True, reasons="", decided_by="CM"
     )
+    assert title.evidence["jury"] == dict.fromkeys(BLOCS, True)
+    assert title.evidence["blocs"] == {
+        "B1": "non_evalue",
+        "B2": "acquis",
+        "B3": "non_evalue",
+        "B4": "non_evalue",
+    }
     # While open, invalidating a bloc is allowed, and signing then names the conflict.
     decide(db, ana, scope="bloc", code="B3", is_validated=False, reasons="Revu", decided_by="CM")
     bruno = session.candidates[1]

@@ -1,10 +1,7 @@
-"""The jury's decisions: per bloc and for the title, the minutes, and corrections.
+"""Deciding while the session is open: current decisions, the record, the rules.
 
-While the session is open the jury may decide again: a new decision supersedes the
-previous one for the same bloc (or the title), which stays in the record. Signing the
-minutes makes every current decision final; after that only a correction changes one —
-a new, dated, final decision naming the one it corrects. Each decision keeps a snapshot
-of the evidence it was taken on.
+A decision on the same bloc (or the title) supersedes the previous one, which stays; the
+current decision is the latest not superseded. Each keeps a snapshot of its evidence.
 """
 
 from __future__ import annotations
@@ -20,8 +17,6 @@ from lti_tool.certification.models import (
     CertificationSession,
     DecisionScope,
     JuryDecision,
-    JuryRole,
-    SessionStatus,
 )
 from lti_tool.certification.sessions import (
     JuryError,
@@ -31,7 +26,6 @@ from lti_tool.certification.sessions import (
     text_problems,
     touch,
 )
-from referentiel.model import Framework
 from xapi.columns import utcnow
 
 
@@ -77,12 +71,12 @@ def history(db: Session, candidate: Candidate) -> list[JuryDecision]:
     )
 
 
-def _lock(db: Session, session: CertificationSession) -> None:
+def lock_session(db: Session, session: CertificationSession) -> None:
     """Read the session's status under a row lock: a decision never lands after signing."""
     db.refresh(session, attribute_names=["status"], with_for_update=True)
 
 
-def _check(
+def check_decision(
     db: Session,
     candidate: Candidate,
     evidence: CandidateEvidence,
@@ -132,7 +126,7 @@ def _check(
     return problems
 
 
-def _record(
+def record_decision(
     db: Session,
     candidate: Candidate,
     evidence: CandidateEvidence,
@@ -142,7 +136,17 @@ def _record(
     is_final: bool,
     now: dt.datetime | None,
 ) -> JuryDecision:
+    """Add a decision to the candidate's record, with its evidence snapshot."""
     scope, code, is_validated, reasons, decided_by = fields
+    snapshot = evidence.snapshot(scope, code)
+    if scope == DecisionScope.TITLE:
+        # The title stands on the jury's bloc decisions: record them as they were.
+        current = current_decisions(db, candidate)
+        snapshot["jury"] = {
+            bloc.code: d.is_validated
+            for bloc in evidence.blocs
+            if (d := current.get((DecisionScope.BLOC, bloc.code))) is not None
+        }
     decision = JuryDecision(
         scope=scope,
         code=code,
@@ -151,7 +155,7 @@ def _record(
         decided_by=decided_by.strip(),
         decided_at=now or utcnow(),
         supersedes_id=supersedes.id if supersedes is not None else None,
-        evidence=evidence.snapshot(scope, code),
+        evidence=snapshot,
         is_final=is_final,
     )
     candidate.decisions.append(decision)
@@ -179,11 +183,11 @@ def decide(
     title is validated only once every bloc is.
     """
     session = candidate.session
-    _lock(db, session)
+    lock_session(db, session)
     refuse_if_signed(session)
     framework = session_framework(db, session)
     evidence = evidence_for(db, candidate, framework)
-    problems = _check(
+    problems = check_decision(
         db,
         candidate,
         evidence,
@@ -197,124 +201,6 @@ def decide(
         raise JuryError(problems)
     previous = current_decisions(db, candidate).get((str(scope), code))
     fields = (str(scope), code, is_validated, reasons, decided_by)
-    return _record(db, candidate, evidence, fields, supersedes=previous, is_final=False, now=now)
-
-
-def sign_problems(db: Session, session: CertificationSession) -> list[Problem]:
-    """Return every reason the minutes cannot be signed yet (none: they can)."""
-    problems = []
-    if session.is_signed:
-        problems.append(Problem("session", "signed"))
-    roles = [m.role for m in session.members]
-    presidents = roles.count(JuryRole.PRESIDENT)
-    if presidents == 0:
-        problems.append(Problem("members", "no_president"))
-    elif presidents > 1:
-        problems.append(Problem("members", "several_presidents"))
-    if JuryRole.PROFESSIONAL not in roles:
-        problems.append(Problem("members", "no_professional"))
-    if not session.candidates:
-        problems.append(Problem("candidates", "no_candidates"))
-    framework = session_framework(db, session)
-    decisions = session_decisions(db, session)
-    for candidate in session.candidates:
-        problems += _candidate_problems(candidate, decisions.get(candidate.id, {}), framework)
-    return problems
-
-
-def _candidate_problems(
-    candidate: Candidate, current: dict[tuple[str, str], JuryDecision], framework: Framework
-) -> list[Problem]:
-    field = f"candidate {candidate.number}"
-    problems = [
-        Problem(field, "missing_decision", f"bloc {bloc.code}")
-        for bloc in framework.blocs
-        if (DecisionScope.BLOC, bloc.code) not in current
-    ]
-    title = current.get((DecisionScope.TITLE, framework.code))
-    if title is None:
-        problems.append(Problem(field, "missing_decision", "the title"))
-    elif title.is_validated:
-        refused = [
-            bloc.code
-            for bloc in framework.blocs
-            if (d := current.get((DecisionScope.BLOC, bloc.code))) is not None
-            and not d.is_validated
-        ]
-        if refused:
-            problems.append(Problem(field, "blocs_not_validated", ", ".join(refused)))
-    return problems
-
-
-def sign_minutes(
-    db: Session, session: CertificationSession, *, signed_by: str, now: dt.datetime | None = None
-) -> list[JuryDecision]:
-    """Sign the minutes: every current decision becomes final; return them.
-
-    Refused, with every problem listed, without a president, without a professional of
-    the field, or while a candidate lacks a decision on a bloc or on the title. The
-    returned decisions are ordered by candidate number, then bloc, then title.
-    """
-    _lock(db, session)
-    problems = text_problems({"signed_by": signed_by}, required=("signed_by",))
-    problems += sign_problems(db, session)
-    if problems:
-        raise JuryError(problems)
-    framework = session_framework(db, session)
-    order = {bloc.code: index for index, bloc in enumerate(framework.blocs)}
-    final = []
-    decisions = session_decisions(db, session)
-    for candidate in session.candidates:
-        current = decisions.get(candidate.id, {}).values()
-        for decision in sorted(current, key=lambda d: (d.scope == "title", order.get(d.code, 0))):
-            decision.is_final = True
-            final.append(decision)
-    moment = now or utcnow()
-    session.status = SessionStatus.SIGNED
-    session.signed_at, session.signed_by = moment, signed_by.strip()
-    touch(session, moment)
-    db.flush()
-    return final
-
-
-def correct(
-    db: Session,
-    decision: JuryDecision,
-    *,
-    is_validated: bool,
-    reasons: str,
-    decided_by: str,
-    now: dt.datetime | None = None,
-) -> JuryDecision:
-    """Correct a final decision after signing: a new final, dated decision that names it.
-
-    The corrected decision stays in the record. A correction always says why; the title
-    rule holds as for a decision (the title is validated only once every bloc is, and a
-    bloc of a validated title is not invalidated before the title is corrected).
-    """
-    candidate = decision.candidate
-    session = candidate.session
-    _lock(db, session)
-    if not session.is_signed:
-        raise JuryError([Problem("session", "not_signed")])
-    current = current_decisions(db, candidate).get((decision.scope, decision.code))
-    if current is None or current.id != decision.id:
-        raise JuryError([Problem("decision", "superseded", str(decision.id))])
-    framework = session_framework(db, session)
-    evidence = evidence_for(db, candidate, framework)
-    problems = _check(
-        db,
-        candidate,
-        evidence,
-        scope=decision.scope,
-        code=decision.code,
-        is_validated=is_validated,
-        reasons=reasons,
-        decided_by=decided_by,
+    return record_decision(
+        db, candidate, evidence, fields, supersedes=previous, is_final=False, now=now
     )
-    if not reasons.strip() and not any(p.field == "reasons" for p in problems):
-        problems.append(Problem("reasons", "correction_reasons"))
-    if problems:
-        raise JuryError(problems)
-    fields = (decision.scope, decision.code, is_validated, reasons, decided_by)
-    return _record(db, candidate, evidence, fields, supersedes=decision, is_final=True, now=now)
