@@ -59,6 +59,11 @@ def init_app(app: Flask) -> None:
     from lti_tool.views import admin_accrochage
 
     app.register_blueprint(admin_accrochage.blueprint)
+    # The certification jury: sessions, deliberation, minutes (issue 14).
+    from lti_tool.views import admin_certification, admin_certification_deliberation
+
+    app.register_blueprint(admin_certification.blueprint)
+    app.register_blueprint(admin_certification_deliberation.blueprint)
     # Where the IRIs of statements point: the xAPI profile and the LMS activities.
     from lti_tool.views import activities, xapi_profile
 

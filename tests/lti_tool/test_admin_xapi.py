@@ -227,6 +227,7 @@ def test_item8_the_admin_index_passes_axe_core(
         "/admin/plateformes/",
         "/admin/xapi/",
         "/admin/personnes/",
+        "/admin/certification/",
         "/referentiels/",
         "/lti/installation",
     ]
