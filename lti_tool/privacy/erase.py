@@ -29,7 +29,6 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from lti_tool.certification.models import HolderIdentity
 from lti_tool.evaluation.files import SweepReport, delete_after_commit
 from lti_tool.evaluation.models import (
     CompetencyDecision,
@@ -44,6 +43,7 @@ from lti_tool.evaluation.models import (
 )
 from lti_tool.evaluation.storage import FileStorage
 from lti_tool.models import CacheEntry, LtiMembership, LtiUser
+from lti_tool.privacy.erase_certification import erase_certification, is_candidate
 from lti_tool.privacy.models import Erasure
 from lti_tool.privacy.person import PSEUDONYM_ISSUER, person_statements
 from lti_tool.registration import normalise_issuer
@@ -91,9 +91,7 @@ def erase(
     _as_evaluator(session, person, counts)
     _progress_and_grades(session, person, request.keep_decisions, counts)
     _memberships_and_cache(session, person, counts)
-    # The civil identity kept for the accrochage file goes whatever is kept of decisions.
-    gone = sa.delete(HolderIdentity).where(HolderIdentity.learner_id == person.id)
-    counts["holder_identity_deleted"] += session.execute(gone).rowcount  # type: ignore[attr-defined]
+    erase_certification(session, person, request.keep_decisions, counts)
     erasure = Erasure(
         erased_at=now,
         issuer=person.issuer,
@@ -249,6 +247,7 @@ def _person_row(session: Session, person: LtiUser, erasure: Erasure, counts: Cou
             sa.exists().where(Submission.learner_id == person.id)
             | sa.exists().where(Evaluation.evaluator_id == person.id)
             | sa.exists().where(LearnerProgress.learner_id == person.id)
+            | is_candidate(person)
         )
     )
     if not referenced:
