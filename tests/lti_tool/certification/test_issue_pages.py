@@ -10,12 +10,12 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
-from lti_tool.certification.ob3.baking import bake_png, unbake_png
 
 from lti_tool import csrf
 from lti_tool.certification import issuance, keys, links
 from lti_tool.certification.issuer import badge_image
 from lti_tool.certification.models import Candidate, CertificationSession, IssuedCredential
+from lti_tool.certification.ob3.baking import bake_png, unbake_png
 from lti_tool.certification.ob3.status_list import decode_list
 from lti_tool.config import Settings
 from lti_tool.db import Database
