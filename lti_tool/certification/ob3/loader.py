@@ -72,6 +72,8 @@ def document_loader(url: str, options: dict[str, Any] | None = None) -> dict[str
     return {
         "contentType": "application/ld+json",
         "contextUrl": None,
+        # "static": pyld then keeps the processed context between documents (as jsonld.js does).
+        "tag": "static",
         "documentUrl": url,
         "document": bundled_document(url),
     }

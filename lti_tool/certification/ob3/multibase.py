@@ -45,6 +45,6 @@ def from_base64url(text: str) -> bytes:
         raise ValueError("not multibase base64url (no 'u' prefix)")
     body = text[1:]
     try:
-        return base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+        return base64.b64decode(body + "=" * (-len(body) % 4), altchars=b"-_", validate=True)
     except (ValueError, TypeError) as error:
         raise ValueError(f"not base64url: {error}") from error

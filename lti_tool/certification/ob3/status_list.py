@@ -72,6 +72,8 @@ def decode_list(text: str) -> bytes:
             bits = stream.read(MAX_BYTES + 1)
     except (OSError, EOFError) as error:
         raise StatusListError(f"encodedList: not GZIP data ({error})") from error
+    if not bits:
+        raise StatusListError("encodedList: an empty list")
     if len(bits) > MAX_BYTES:
         raise StatusListError("encodedList: larger than 16 MiB once inflated")
     return bits

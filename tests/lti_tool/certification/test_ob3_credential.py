@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import hashlib
 from dataclasses import dataclass, fields, replace
 from datetime import timedelta
@@ -15,13 +16,14 @@ from lti_tool.certification.ob3 import (
     Recipient,
     achievement_for_bloc,
     achievement_for_title,
+    build_credential,
     issuer_profile_document,
     recipient_matches,
 )
 from lti_tool.certification.ob3.loader import BUNDLED, bundled_bytes
 from referentiel.identifiers import item_id
 from referentiel.model import Identity
-from tests.conftest import BASE_URL
+from tests.conftest import BASE_URL, REPO
 from tests.lti_tool.certification.ob3_support import (
     DECIDED,
     EMAIL,
@@ -192,3 +194,63 @@ def test_issuer_profile_document_is_an_ob3_profile() -> None:
     assert document["name"] == "École"
     assert document["url"] == "https://e.example"
     assert "email" not in document
+
+
+def test_a_decision_not_to_validate_reads_as_failed() -> None:
+    document = credential(is_validated=False)
+    (result,) = document["credentialSubject"]["result"]
+    assert result["value"] == "Non validé"
+    assert result["status"] == "Failed"
+    assert schema_errors(document) == []
+
+
+def test_the_holder_name_is_shown_only_when_given() -> None:
+    achievement = achievement_for_bloc(framework(), "B2", BASE_URL)
+    common = {
+        "public_id": PUBLIC_ID,
+        "issuer": IssuerProfile(id=links.issuer_url(BASE_URL), name="École"),
+        "achievement": achievement,
+        "is_validated": True,
+        "decided_at": DECIDED,
+        "valid_from": DECIDED,
+        "status_list_url": STATUS_URL,
+        "status_index": 0,
+    }
+    named = build_credential(**common, recipient=None, holder_name="  Léa   Martin ")
+    assert named["credentialSubject"]["identifier"] == [
+        {
+            "type": "IdentityObject",
+            "identityHash": "Léa Martin",
+            "identityType": "name",
+            "hashed": False,
+        }
+    ]
+    assert "id" not in named["credentialSubject"]
+    assert schema_errors(named) == []
+    anonymous = build_credential(**common, recipient=None)
+    assert "Léa" not in str(anonymous)
+
+
+def test_validity_must_end_after_it_starts() -> None:
+    with pytest.raises(ValueError, match="valid_until"):
+        credential(valid_until=DECIDED)
+
+
+def test_ob3_imports_no_web_layer_and_no_database() -> None:
+    """The OB 3.0 package is pure: the issuance piece brings the database and the pages."""
+    package = REPO / "lti_tool" / "certification" / "ob3"
+    allowed = {"lti_tool.certification.links"}
+    for path in sorted(package.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = (
+                [alias.name for alias in node.names]
+                if isinstance(node, ast.Import)
+                else [f"{node.module}.{alias.name}" for alias in node.names]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+            for name in names:
+                top = name.split(".")[0]
+                assert top not in {"flask", "flask_babel", "sqlalchemy", "werkzeug"}, (path, name)
+                if top == "lti_tool":
+                    assert name.startswith("lti_tool.certification.ob3") or name in allowed

@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import subprocess
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -86,9 +87,12 @@ def documents(key: Ed25519PrivateKey, revoked: tuple[int, ...] = ()) -> dict[str
     }
 
 
-def node_verify(tmp_path: Path, document: dict[str, Any], served: dict[str, Any]) -> dict[str, Any]:
+def node_verify(
+    tmp_path: Path, document: dict[str, Any], served: dict[str, Any], now: str | None = None
+) -> dict[str, Any]:
     source = tmp_path / "input.json"
-    source.write_text(json.dumps({"credential": document, "documents": served}))
+    given = {"credential": document, "documents": served} | ({"now": now} if now else {})
+    source.write_text(json.dumps(given))
     assert NODE is not None
     run = subprocess.run(
         [NODE, str(VERIFIER), str(source)], capture_output=True, text=True, timeout=60
@@ -153,3 +157,12 @@ def test_the_status_list_reports_a_revoked_credential(tmp_path: Path) -> None:
         tmp_path, signed(key, credential(index=8)), documents(key, revoked=(7,))
     )
     assert neighbour["revoked"] is False
+
+
+def test_an_expired_credential_does_not_verify(tmp_path: Path) -> None:
+    key = generate_key()
+    document = signed(key, credential(valid_until=DECIDED + timedelta(days=365)))
+    assert node_verify(tmp_path, document, documents(key), now="2027-06-01T00:00:00Z")["verified"]
+    late = node_verify(tmp_path, document, documents(key), now="2028-01-01T00:00:00Z")
+    assert late["verified"] is False
+    assert any('is after "validUntil"' in error for error in late["errors"])
