@@ -14,7 +14,9 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from werkzeug.exceptions import TooManyRequests
 
+from lti_tool import rate_limits
 from lti_tool.certification import keys, links, status_lists
 from lti_tool.certification.issuer import issuer_profile
 from lti_tool.certification.models import IssuedCredential
@@ -32,6 +34,9 @@ from lti_tool.db import db_session, utcnow
 
 blueprint = Blueprint("credentials", __name__)
 JSON_LD = "application/ld+json"
+# Each verification canonicalizes the JSON-LD it is given (tens of ms of CPU): anyone may
+# verify, but not without end from one address.
+VERIFICATIONS = rate_limits.Limit("credential-verify", 30, 10 * 60)
 PUBLIC_CACHE = "public, max-age=300"
 
 
@@ -86,6 +91,15 @@ def verify_file() -> ResponseReturnValue:
     """Verify a credential someone presents: pasted JSON, or a JSON or baked PNG file."""
     if request.method == "GET":
         return render_template("certification/public/verify.html", limit=MAX_FILE_BYTES)
+    wait = rate_limits.count(VERIFICATIONS)
+    if wait is not None:
+        raise TooManyRequests(
+            description=_(
+                "Trop de vérifications depuis votre adresse : réessayez dans %(minutes)d minutes.",
+                minutes=max(1, -(-wait // 60)),
+            ),
+            retry_after=wait,
+        )
     try:
         if (request.content_length or 0) > MAX_FILE_BYTES + 64 * 1024:
             return _refused("fichier", _("le fichier dépasse 1 Mio."), 413)
