@@ -57,7 +57,7 @@ BASE_URL = "https://jalon.example.edu"
 def _empty(database: Database) -> None:
     with database.engine.begin() as connection:
         for model in (IssuedCredential, StatusList, JuryDecision, Candidate, CertificationSession):
-            connection.execute(sa.delete(model.__table__))
+            connection.execute(sa.delete(model))
 
 
 def _fill(database: Database, candidates: int) -> int:
@@ -108,8 +108,8 @@ def _fill(database: Database, candidates: int) -> int:
 
 def _clear_issued(database: Database) -> None:
     with database.engine.begin() as connection:
-        connection.execute(sa.delete(IssuedCredential.__table__))
-        connection.execute(sa.delete(StatusList.__table__))
+        connection.execute(sa.delete(IssuedCredential))
+        connection.execute(sa.delete(StatusList))
 
 
 def _issue(database: Database, settings: Settings, session_id: int) -> tuple[float, float, int]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
@@ -34,10 +35,10 @@ from tests.lti_tool.certification.issue_support import (
 
 
 @pytest.fixture
-def db(app: object, clean_database: Database) -> Session:
+def db(app: object, clean_database: Database) -> Iterator[Session]:
     """A session on the migrated database, with the shipped référentiel installed."""
     with clean_database.session() as session:
-        yield session  # type: ignore[misc]
+        yield session
 
 
 def issue(db: Session, settings: Settings, session_id: int) -> list[IssuedCredential]:

@@ -72,6 +72,9 @@ def test_the_public_page_says_who_what_by_whom_and_valid(
     assert "Vérification réussie" in html
     assert links.verification_url(BASE_URL, first) in html
     assert re.search(r"<a href=\"https://jalon\.test/referentiels/[^\"]+\"", html)
+    english = client.get(f"/verifier/{first}?lang=en").get_data(as_text=True)
+    assert "<strong>Valid</strong>" in english
+    assert "Verification passed" in english
 
 
 def test_a_revoked_credential_says_so_with_its_reason(
@@ -302,6 +305,9 @@ def test_choosing_an_email_reissues_my_badges(
     lms: Browser, registered: Flask, learner: dict[str, Any], clean_database: Database
 ) -> None:
     token = learner["token"]
+    form = lms.get("/progression/certifications/adresse", query_string={"lt": token})
+    assert form.status_code == 200
+    assert 'name="badge_email"' in form.get_data(as_text=True)
     page = lms.get("/progression", query_string={"lt": token}).get_data(as_text=True)
     csrf_value = re.search(r'name="csrf_token" value="([^"]+)"', page)
     assert csrf_value is not None
