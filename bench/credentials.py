@@ -52,12 +52,14 @@ FRAMEWORK = "community-manager-n6"
 CODES = ("B1", "B2", "B3", "B4", FRAMEWORK)
 NOW = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
 BASE_URL = "https://jalon.example.edu"
+BENCH_ISSUER = "https://lms.bench"  # the bench's learners, deleted with its rows
 
 
 def _empty(database: Database) -> None:
     with database.engine.begin() as connection:
         for model in (IssuedCredential, StatusList, JuryDecision, Candidate, CertificationSession):
             connection.execute(sa.delete(model))
+        connection.execute(sa.delete(LtiUser).where(LtiUser.issuer == BENCH_ISSUER))
 
 
 def _fill(database: Database, candidates: int) -> int:
@@ -78,7 +80,7 @@ def _fill(database: Database, candidates: int) -> int:
         db.flush()
         run = NOW.strftime("%H%M%S") + str(time.time_ns())
         users = [
-            LtiUser(issuer="https://lms.bench", sub=f"{run}-{n}", email=f"l{n}@bench.example")
+            LtiUser(issuer=BENCH_ISSUER, sub=f"{run}-{n}", email=f"l{n}@bench.example")
             for n in range(candidates)
         ]
         db.add_all(users)
