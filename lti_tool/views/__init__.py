@@ -79,6 +79,11 @@ def init_app(app: Flask) -> None:
     from lti_tool.views import candidate_identity
 
     app.register_blueprint(candidate_identity.blueprint)
+    # Credentials (issue 14): public verification, issuer, keys, status lists; the learner's.
+    from lti_tool.views import credentials, credentials_learner
+
+    app.register_blueprint(credentials.blueprint)
+    app.register_blueprint(credentials_learner.blueprint)
     errors.init_app(app)
     prose.init_app(app)
     templating.init_app(app)

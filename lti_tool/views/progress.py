@@ -10,7 +10,7 @@ import time
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, redirect, render_template, request
+from flask import Blueprint, abort, current_app, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from marshmallow import Schema, ValidationError, fields, post_load, validate
@@ -30,6 +30,7 @@ from lti_tool.lti.records import AGS_CLAIM
 from lti_tool.lti.session import LaunchSession
 from lti_tool.models import LtiMembership, Platform
 from lti_tool.services.context import context_for_launch
+from lti_tool.views.credentials_learner import my_certifications
 from referentiel.model import Framework
 from referentiel.rules import DEFAULT_MASTERY_COUNT, DEFAULT_WEIGHT, Method
 
@@ -44,7 +45,17 @@ def mine() -> str:
     """Show the launched learner their own progress in the course."""
     launch = _launch()
     _columns_placements(launch)
-    return _record_page(launch, launch.user_pk, mine=True)
+    base_url = current_app.config["JALON"].base_url
+    return _record_page(
+        launch,
+        launch.user_pk,
+        mine=True,
+        certifications=my_certifications(db_session(), launch.user_pk, base_url),
+        certifications_saved=request.args.get("certifications") == "adresse",
+        certifications_reissued=int(request.args.get("reemis", "0")[:6] or 0)
+        if request.args.get("reemis", "0")[:6].isdigit()
+        else 0,
+    )
 
 
 def _columns_placements(launch: LaunchSession) -> None:
@@ -179,10 +190,10 @@ def _framework(launch: LaunchSession) -> Framework | None:
     return placement.framework if placement else None
 
 
-def _record_page(launch: LaunchSession, learner_id: int | None, *, mine: bool) -> str:
+def _record_page(launch: LaunchSession, learner_id: int | None, *, mine: bool, **extra: Any) -> str:
     framework = _framework(launch)
     if framework is None or learner_id is None:
-        return render_template("progress/record.html", record=None, mine=mine)
+        return render_template("progress/record.html", record=None, mine=mine, **extra)
     record = learner_record(db_session(), launch.context_pk or 0, learner_id, framework)
     return render_template(
         "progress/record.html",
@@ -194,6 +205,7 @@ def _record_page(launch: LaunchSession, learner_id: int | None, *, mine: bool) -
         status_label=status_words.status_label,
         decision_label=status_words.decision_label,
         percent=charts.percent,
+        **extra,
     )
 
 
