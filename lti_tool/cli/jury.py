@@ -17,14 +17,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from lti_tool.certification.decisions import (
-    correct,
     current_decisions,
     decide,
     session_decisions,
-    sign_minutes,
     sign_problems,
 )
 from lti_tool.certification.models import Candidate, CertificationSession, JuryRole
+from lti_tool.certification.outcomes import correct_decision, sign_session
 from lti_tool.certification.sessions import (
     EXAM_MODES,
     JuryError,
@@ -270,8 +269,16 @@ def sign(session_id: int, signed_by: str, yes: bool) -> None:
             f"Sign the minutes of session {session_id}? Decisions become final", abort=True
         )
     with _db() as db:
-        final = sign_minutes(db, _session(db, session_id), signed_by=signed_by)
-        click.echo(f"minutes signed: {len(final)} final decisions")
+        signed = sign_session(
+            db,
+            _session(db, session_id),
+            signed_by=signed_by,
+            settings=settings_from_env(serving=False),
+        )
+        click.echo(
+            f"minutes signed: {len(signed.decisions)} final decisions, "
+            f"{len(signed.credentials)} credentials issued"
+        )
 
 
 @jury_session.command("correct")
@@ -293,7 +300,12 @@ def correct_command(
         decision = current_decisions(db, candidate).get((scope, code))
         if decision is None:
             raise click.ClickException(f"{scope}: candidate {number} has no decision on {code}")
-        fixed = correct(
-            db, decision, is_validated=bool(is_validated), reasons=reasons, decided_by=decided_by
+        fixed = correct_decision(
+            db,
+            decision,
+            is_validated=bool(is_validated),
+            reasons=reasons,
+            decided_by=decided_by,
+            settings=settings_from_env(serving=False),
         )
         click.echo(f"decision {fixed.id} corrects decision {decision.id}")

@@ -8,17 +8,15 @@ lists what stands in the way. After signing, a decision changes only by a correc
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from lti_tool.auth import admin_required
 from lti_tool.certification.decisions import (
-    correct,
     current_decisions,
     decide,
     history,
-    sign_minutes,
     sign_problems,
 )
 from lti_tool.certification.evidence import evidence_for
@@ -28,6 +26,7 @@ from lti_tool.certification.models import (
     JuryDecision,
     JuryRole,
 )
+from lti_tool.certification.outcomes import correct_decision, sign_session
 from lti_tool.certification.sessions import JuryError, Problem, session_framework
 from lti_tool.db import db_session
 from lti_tool.evaluation.status_words import status_names
@@ -102,12 +101,13 @@ def correct_view(
         abort(404, description=_("Cette décision ne concerne pas ce candidat."))
     code = decision.code
     try:
-        fixed = correct(
+        fixed = correct_decision(
             db_session(),
             decision,
             is_validated=_verdict(),
             reasons=request.form.get("reasons", ""),
             decided_by=request.form.get("decided_by", ""),
+            settings=current_app.config["JALON"],
         )
     except JuryError as error:
         return _refused(session_id, candidate_id, error, code)
@@ -151,13 +151,18 @@ def sign(session_id: int) -> Response | tuple[str, int]:
     """Sign the minutes: every current decision becomes final."""
     session = get_session(session_id)
     try:
-        final = sign_minutes(db_session(), session, signed_by=request.form.get("signed_by", ""))
+        signed = sign_session(
+            db_session(),
+            session,
+            signed_by=request.form.get("signed_by", ""),
+            settings=current_app.config["JALON"],
+        )
     except JuryError as error:
         errors = error_fields(error)
         # A missing signatory is bad input; anything else is the session's state.
         status = 409 if any(p.field != "signed_by" for p in error.problems) else 400
         return _sign_page(get_session(session_id), errors=errors), status
-    flash(_("Procès-verbal signé : %(count)d décisions définitives.", count=len(final)))
+    flash(_("Procès-verbal signé : %(count)d décisions définitives.", count=len(signed.decisions)))
     return redirect(url_for("admin_certification.session_page", session_id=session.id))
 
 

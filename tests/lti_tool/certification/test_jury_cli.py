@@ -156,7 +156,8 @@ def test_a_whole_session_from_the_command_line(
     unconfirmed = jalon(run, "sign", session_id, "--by", "Claire Moreau")
     assert unconfirmed.exit_code == 1  # no answer to the confirmation: aborted
     signed = jalon(run, "sign", session_id, "--by", "Claire Moreau", "--yes")
-    assert signed.output.strip() == "minutes signed: 10 final decisions"
+    # Signing issues the credential of the one validated bloc (Ana's B2) at once.
+    assert signed.output.strip() == "minutes signed: 10 final decisions, 1 credentials issued"
     late = jalon(
         run,
         "decide",
