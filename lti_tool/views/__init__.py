@@ -66,6 +66,10 @@ def init_app(app: Flask) -> None:
 
     for area in (learner, evaluator, progress, matrix, api):
         app.register_blueprint(area.blueprint)
+    # The certification's PDFs: minutes, certificates and parchments.
+    from lti_tool.views import certification_documents
+
+    app.register_blueprint(certification_documents.blueprint)
     errors.init_app(app)
     prose.init_app(app)
     templating.init_app(app)
