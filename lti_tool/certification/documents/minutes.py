@@ -31,6 +31,8 @@ from lti_tool.people import display_name
 from referentiel.model import Framework
 
 DecisionKey = tuple[int, str, str]  # candidate id, scope, code
+# The decisions table on A4 within the stylesheet's margins, its number and names columns.
+TABLE_MM, NUMBER_MM, NAME_MM = 178.0, 9.0, 50.0
 
 
 def current_decisions(db: Session, session_id: int) -> dict[DecisionKey, JuryDecision]:
@@ -122,6 +124,12 @@ class Minutes:
     validated_per_bloc: dict[str, int]
     titles_awarded: int
     printed_at: dt.datetime
+
+    @property
+    def decision_column_mm(self) -> float:
+        """Return the width of a decision's column: "Non validé" fits, names keep 50 mm."""
+        columns = len(self.framework.blocs) + 1
+        return round(min(17.0, (TABLE_MM - NUMBER_MM - NAME_MM) / columns), 1)
 
     @property
     def is_draft(self) -> bool:
