@@ -45,6 +45,15 @@ class Award:
     url: str  # the public verification page, which the QR code holds
 
     @property
+    def address(self) -> tuple[str, str]:
+        """Return the verification URL in two parts, the path and the id, to print apart.
+
+        The id never wraps: a line break at one of its hyphens would read as a hyphen cut.
+        """
+        path, _slash, last = self.url.rpartition("/")
+        return f"{path}/", last
+
+    @property
     def holder_is_long(self) -> bool:
         """Return whether the name needs a smaller type to stay within its page."""
         return len(self.holder) > LONG_NAME

@@ -188,7 +188,7 @@ def _corrections(
         .join(Candidate, Candidate.id == JuryDecision.candidate_id)
         .where(Candidate.session_id == session_id)
         .order_by(JuryDecision.decided_at, JuryDecision.id)
-    ).tuples()
+    )
     found = []
     for decision, corrected in pairs:
         candidate = candidates[decision.candidate_id]

@@ -65,6 +65,7 @@ def _environment(locale: str) -> Environment:
     env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
     env.filters["day"] = functools.partial(_day, locale=locale)
     env.filters["moment"] = functools.partial(_moment, locale=locale)
+    env.filters["shortened"] = shortened
     env.globals["qr_code"] = qr_svg
     env.globals["current_locale"] = locale
     return env
@@ -93,6 +94,11 @@ def qr_svg(url: str) -> Markup:
 def printable(text: str) -> str:
     """Drop the control characters a platform might send in a name: nothing prints them."""
     return "".join(c for c in text if unicodedata.category(c) != "Cc" or c in "\t\n")
+
+
+def shortened(text: str, limit: int = 70) -> str:
+    """Return ``text`` cut to ``limit`` characters with an ellipsis: a page's footer is one line."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def render_html(template: str, locale: str | None, **context: Any) -> str:
