@@ -154,16 +154,17 @@ def sign(db: Session, session: CertificationSession) -> None:
     db.flush()
 
 
-def demo_jury(db: Session, *, extra: int = 0) -> Jury:
+def demo_jury(db: Session, *, extra: int = 0, first: LtiUser | None = None) -> Jury:
     """A session of three named candidates (one accented, one very long) and ``extra`` more.
 
     Candidate 1 validates every bloc and the title; candidate 2 validates B1, B2 and fails
     B3 (reasons given), B4 first refused then validated by a dated correction; candidate 3
     (the long name) validates B2 only. Credentials are issued for every validation.
+    ``first`` takes the place of candidate 1 (a learner who launched, in page tests).
     """
     session = session_with_jury(db)
     jury = Jury(session.id)
-    people = [learner(db, ACCENTED), learner(db, "Bastien Roux"), learner(db, LONG_NAME)]
+    people = [first or learner(db, ACCENTED), learner(db, "Bastien Roux"), learner(db, LONG_NAME)]
     people += [learner(db, f"Candidat·e numéro {n:03d}") for n in range(4, 4 + extra)]
     validated: list[tuple[JuryDecision, int]] = []
     for number, user in enumerate(people, start=1):
