@@ -15,7 +15,7 @@ import functools
 import importlib
 import unicodedata
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 from babel.dates import format_date, format_datetime
 from babel.support import NullTranslations, Translations
@@ -114,9 +114,8 @@ def write_pdf(html: str) -> bytes:
         raise PdfUnavailableError(missing)
     from weasyprint import HTML
 
-    pdf = HTML(string=html, url_fetcher=_no_fetch).write_pdf()
-    assert pdf is not None  # noqa: S101 (no target given: WeasyPrint returns the bytes)
-    return bytes(pdf)
+    # Without a target, WeasyPrint returns the bytes.
+    return cast(bytes, HTML(string=html, url_fetcher=_no_fetch).write_pdf())
 
 
 def _no_fetch(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
