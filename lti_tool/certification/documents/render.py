@@ -66,6 +66,7 @@ def _environment(locale: str) -> Environment:
     env.filters["day"] = functools.partial(_day, locale=locale)
     env.filters["moment"] = functools.partial(_moment, locale=locale)
     env.filters["shortened"] = shortened
+    env.filters["css_string"] = css_string
     env.globals["qr_code"] = qr_svg
     env.globals["current_locale"] = locale
     return env
@@ -99,6 +100,14 @@ def printable(text: str) -> str:
 def shortened(text: str, limit: int = 70) -> str:
     """Return ``text`` cut to ``limit`` characters with an ellipsis: a page's footer is one line."""
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def css_string(text: str) -> Markup:
+    """Return ``text`` as a quoted CSS string (a page footer's ``content``), safe in <style>."""
+    escaped = "".join(
+        c if c.isalnum() or c in " -—–,.:;’'()/_" else f"\\{ord(c):x} " for c in printable(text)
+    )
+    return Markup(f'"{escaped}"')  # noqa: S704 (every other character is a CSS escape)
 
 
 def render_html(template: str, locale: str | None, **context: Any) -> str:

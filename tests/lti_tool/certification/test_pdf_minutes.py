@@ -15,7 +15,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from lti_tool.certification.documents import minutes
-from lti_tool.certification.models import Candidate, CertificationSession, JuryDecision
+from lti_tool.certification.models import (
+    Candidate,
+    CertificationSession,
+    JuryDecision,
+    SessionStatus,
+)
 from lti_tool.config import Settings
 from tests.lti_tool.certification import pdf_reading as read
 from tests.lti_tool.certification.pdf_fixtures import (
@@ -26,7 +31,14 @@ from tests.lti_tool.certification.pdf_fixtures import (
     pdf_tools,
     settings,
 )
-from tests.lti_tool.certification.pdf_rows import ACCENTED, LONG_NAME, Jury, demo_jury, sign
+from tests.lti_tool.certification.pdf_rows import (
+    ACCENTED,
+    LONG_NAME,
+    Jury,
+    demo_jury,
+    session_with_jury,
+    sign,
+)
 
 __all__ = ["db", "jury", "pdf_tools", "settings"]
 
@@ -130,3 +142,19 @@ def test_the_decision_in_force_is_the_latest_one_no_correction_supersedes(
     assert refused not in current.values()
     # Ten decisions of three candidates are in force: 5 + 4 + 1.
     assert len(current) == 10
+
+
+def test_a_session_without_candidates_or_jury_prints_its_empty_minutes(
+    db: Session, settings: Settings, tmp_path: Path
+) -> None:
+    session = session_with_jury(db, place="")
+    session.members.clear()
+    session.status, session.signed_at = SessionStatus.SIGNED, None  # signed, time unknown
+    db.flush()
+    pdf = minutes_of(db, Jury(session.id), settings, tmp_path, "empty.pdf")
+    text = read.flat(read.text(pdf))
+    assert "Aucun candidat." in text
+    assert "Procès-verbal signé." in text
+    assert "Fait le 18 juin 2026." in text
+    totals = read.text(pdf, layout=True)
+    assert re.search(r"Candidats.*Rectifications\s+0(\s+0){6}\s", totals, re.DOTALL)
