@@ -84,6 +84,10 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(credentials.blueprint)
     app.register_blueprint(credentials_learner.blueprint)
+    # The certification's PDFs: minutes, certificates and parchments.
+    from lti_tool.views import certification_documents
+
+    app.register_blueprint(certification_documents.blueprint)
     errors.init_app(app)
     prose.init_app(app)
     templating.init_app(app)
