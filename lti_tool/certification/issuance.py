@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.orm import Session
 
 from lti_tool.certification import keys, links, status_lists
+from lti_tool.certification.decisions import session_decisions
 from lti_tool.certification.issuer import achievement, issuer_profile, session_framework
 from lti_tool.certification.models import (
     Candidate,
@@ -51,17 +52,11 @@ class IssuanceError(ValueError):
     """A credential cannot be issued; the message names what is missing."""
 
 
-def current_decisions(db: Session, session_id: int) -> list[JuryDecision]:
-    """Return the current decisions of a session's candidates (those no other corrects)."""
-    corrected = sa.select(JuryDecision.supersedes_id).where(JuryDecision.supersedes_id.is_not(None))
-    return list(
-        db.scalars(
-            sa.select(JuryDecision)
-            .join(Candidate, Candidate.id == JuryDecision.candidate_id)
-            .where(Candidate.session_id == session_id, JuryDecision.id.not_in(corrected))
-            .order_by(Candidate.number, JuryDecision.scope, JuryDecision.code)
-        )
-    )
+def current_decisions(db: Session, session: CertificationSession) -> list[JuryDecision]:
+    """Return the decisions in force of a session's candidates, by candidate number."""
+    numbers = {candidate.id: candidate.number for candidate in session.candidates}
+    in_force = [d for by_key in session_decisions(db, session).values() for d in by_key.values()]
+    return sorted(in_force, key=lambda d: (numbers[d.candidate_id], d.scope, d.code))
 
 
 @dataclass
@@ -183,7 +178,7 @@ def issue_for_session(
     corrected decision's credential, if it validates, names the one it replaces.
     """
     when = now or utcnow()
-    decisions = current_decisions(db, session.id)
+    decisions = current_decisions(db, session)
     current_ids = {d.id for d in decisions}
     by_subject = {(d.candidate_id, d.scope, d.code): d for d in decisions}
     live_elsewhere: dict[int, IssuedCredential] = {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from lti_tool.certification import links
+from lti_tool.certification import links, sessions
 from lti_tool.certification.models import (
     Candidate,
     CertificationSession,
@@ -21,8 +21,6 @@ from lti_tool.certification.ob3 import (
 )
 from lti_tool.certification.ob3.baking import badge_png
 from lti_tool.config import Settings
-from lti_tool.frameworks import find_record, framework_of
-from lti_tool.models import FrameworkRecord
 from referentiel.model import Framework
 
 
@@ -42,18 +40,13 @@ def issuer_profile(settings: Settings) -> IssuerProfile:
 
 
 def session_framework(db: Session, session: CertificationSession) -> Framework:
-    """Return the référentiel version a session certifies (its current one if unrecorded)."""
-    record = db.scalar(
-        sa.select(FrameworkRecord).where(
-            FrameworkRecord.code == session.framework_code,
-            FrameworkRecord.version == session.framework_version,
-        )
-    ) or find_record(db, session.framework_code)
-    if record is None:
+    """Return the référentiel version a session certifies."""
+    try:
+        return sessions.session_framework(db, session)
+    except LookupError as gone:
         raise UnknownFrameworkError(
             f"framework_code: {session.framework_code} {session.framework_version} is not installed"
-        )
-    return framework_of(record)
+        ) from gone
 
 
 def achievement(framework: Framework, scope: str, code: str, base_url: str) -> Achievement:

@@ -9,7 +9,7 @@ so each is one passage, under its RNCP code (``RNCP12345`` or ``RNCP12345BC02``)
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 
 import sqlalchemy as sa
@@ -27,6 +27,7 @@ from lti_tool.certification.accrochage.model import (
     Obtained,
     Problem,
 )
+from lti_tool.certification.decisions import in_force
 from lti_tool.certification.models import (
     Candidate,
     CertificationSession,
@@ -35,8 +36,8 @@ from lti_tool.certification.models import (
     IssuedCredential,
     JuryDecision,
 )
-from lti_tool.frameworks import framework_of
-from lti_tool.models import FrameworkRecord, LtiUser
+from lti_tool.certification.sessions import session_framework
+from lti_tool.models import LtiUser
 from referentiel.model import Framework
 
 NameOf = Callable[[LtiUser], str]
@@ -96,25 +97,11 @@ def gather(
     return Declaration(session, flux, tuple(problems))
 
 
-def current_decisions(decisions: Iterable[JuryDecision]) -> dict[tuple[str, str], JuryDecision]:
-    """Return the current decision per (scope, code): the latest not superseded by another."""
-    decisions = list(decisions)
-    superseded = {d.supersedes_id for d in decisions if d.supersedes_id is not None}
-    current: dict[tuple[str, str], JuryDecision] = {}
-    for decision in sorted(decisions, key=lambda d: (d.decided_at, d.id)):
-        if decision.id not in superseded:
-            current[(decision.scope, decision.code)] = decision
-    return current
-
-
 def _framework(db: Session, session: CertificationSession) -> Framework | None:
-    record = db.scalar(
-        sa.select(FrameworkRecord).where(
-            FrameworkRecord.code == session.framework_code,
-            FrameworkRecord.version == session.framework_version,
-        )
-    )
-    return None if record is None else framework_of(record)
+    try:
+        return session_framework(db, session)
+    except LookupError:
+        return None
 
 
 def _holders(
@@ -133,9 +120,7 @@ def _holders(
     chosen: list[tuple[Candidate, list[JuryDecision]]] = []
     for candidate in candidates:
         validated = [
-            d
-            for d in current_decisions(candidate.decisions).values()
-            if d.is_final and d.is_validated
+            d for d in in_force(candidate.decisions).values() if d.is_final and d.is_validated
         ]
         if validated:
             chosen.append((candidate, validated))

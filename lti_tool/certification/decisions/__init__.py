@@ -13,6 +13,7 @@ from lti_tool.certification.decisions.deliberation import (
     current_decisions,
     decide,
     history,
+    in_force,
     session_decisions,
 )
 from lti_tool.certification.decisions.minutes import correct, sign_minutes, sign_problems
@@ -22,6 +23,7 @@ __all__ = [
     "current_decisions",
     "decide",
     "history",
+    "in_force",
     "session_decisions",
     "sign_minutes",
     "sign_problems",

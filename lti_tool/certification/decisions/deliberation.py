@@ -7,6 +7,7 @@ current decision is the latest not superseded. Each keeps a snapshot of its evid
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -47,17 +48,20 @@ def session_decisions(
     return _current(db, query)
 
 
+def in_force(decisions: Iterable[JuryDecision]) -> dict[tuple[str, str], JuryDecision]:
+    """Return one candidate's decisions in force by (scope, code): the latest not superseded."""
+    decisions = sorted(decisions, key=lambda d: (d.decided_at, d.id))
+    superseded = {d.supersedes_id for d in decisions if d.supersedes_id is not None}
+    return {(d.scope, d.code): d for d in decisions if d.id not in superseded}
+
+
 def _current(
     db: Session, query: sa.Select[JuryDecision]
 ) -> dict[int, dict[tuple[str, str], JuryDecision]]:
-    decisions = db.scalars(query.order_by(JuryDecision.decided_at, JuryDecision.id)).all()
-    superseded = {d.supersedes_id for d in decisions if d.supersedes_id is not None}
-    current: dict[int, dict[tuple[str, str], JuryDecision]] = {}
-    for decision in decisions:
-        if decision.id not in superseded:  # the latest wins
-            by_key = current.setdefault(decision.candidate_id, {})
-            by_key[(decision.scope, decision.code)] = decision
-    return current
+    by_candidate: dict[int, list[JuryDecision]] = {}
+    for decision in db.scalars(query):
+        by_candidate.setdefault(decision.candidate_id, []).append(decision)
+    return {candidate: in_force(decisions) for candidate, decisions in by_candidate.items()}
 
 
 def history(db: Session, candidate: Candidate) -> list[JuryDecision]:

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
+from lti_tool.certification import sessions
+from lti_tool.certification.decisions import session_decisions
 from lti_tool.certification.documents.errors import UnknownFrameworkError
 from lti_tool.certification.documents.render import printable
 from lti_tool.certification.models import (
@@ -25,8 +27,7 @@ from lti_tool.certification.models import (
     JuryRole,
 )
 from lti_tool.config import CertifierSettings
-from lti_tool.frameworks import framework_of
-from lti_tool.models import FrameworkRecord, LtiUser
+from lti_tool.models import LtiUser
 from lti_tool.people import display_name
 from referentiel.model import Framework
 
@@ -35,38 +36,12 @@ DecisionKey = tuple[int, str, str]  # candidate id, scope, code
 TABLE_MM, NUMBER_MM, NAME_MM = 178.0, 9.0, 50.0
 
 
-def current_decisions(db: Session, session_id: int) -> dict[DecisionKey, JuryDecision]:
-    """Return the decisions in force in a session, by candidate, scope and code.
-
-    The lead replaces this with the jury piece's own query at merge; it reads the same
-    rule from the tables: the latest decision that no other decision supersedes.
-    """
-    later = aliased(JuryDecision)
-    rows = db.scalars(
-        sa.select(JuryDecision)
-        .join(Candidate, Candidate.id == JuryDecision.candidate_id)
-        .where(Candidate.session_id == session_id)
-        .where(~sa.exists().where(later.supersedes_id == JuryDecision.id))
-        .order_by(JuryDecision.decided_at, JuryDecision.id)
-    )
-    return {(d.candidate_id, d.scope, d.code): d for d in rows}
-
-
 def session_framework(db: Session, session: CertificationSession) -> Framework:
-    """Return the référentiel version the session deliberates on (else its current one)."""
-    record = db.scalar(
-        sa.select(FrameworkRecord).where(
-            FrameworkRecord.code == session.framework_code,
-            FrameworkRecord.version == session.framework_version,
-        )
-    ) or db.scalar(
-        sa.select(FrameworkRecord).where(
-            FrameworkRecord.code == session.framework_code, FrameworkRecord.is_current
-        )
-    )
-    if record is None:
-        raise UnknownFrameworkError(session.framework_code)
-    return framework_of(record)
+    """Return the référentiel version the session deliberates on."""
+    try:
+        return sessions.session_framework(db, session)
+    except LookupError as gone:
+        raise UnknownFrameworkError(session.framework_code) from gone
 
 
 def names_of(db: Session, learner_ids: Iterable[int]) -> dict[int, str]:
@@ -142,7 +117,11 @@ def gather(db: Session, session: CertificationSession, certifier: CertifierSetti
     framework = session_framework(db, session)
     candidates = list(session.candidates)
     names = names_of(db, (c.learner_id for c in candidates))
-    current = current_decisions(db, session.id)
+    current = {
+        (candidate_id, scope, code): decision
+        for candidate_id, in_force in session_decisions(db, session).items()
+        for (scope, code), decision in in_force.items()
+    }
     codes = [bloc.code for bloc in framework.blocs]
     rows, reasons = [], []
     for candidate in candidates:

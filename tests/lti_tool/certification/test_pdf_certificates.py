@@ -15,11 +15,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from lti_tool.certification import documents
-from lti_tool.certification.documents import awards, minutes
+from lti_tool.certification.documents import minutes
 from lti_tool.certification.links import verification_url
 from lti_tool.certification.models import CertificationSession
 from lti_tool.config import Settings
 from lti_tool.db import utcnow
+from lti_tool.frameworks import import_framework
 from lti_tool.models import FrameworkRecord
 from tests.lti_tool.certification import pdf_reading as read
 from tests.lti_tool.certification.pdf_fixtures import (
@@ -124,21 +125,16 @@ def test_documents_print_in_english_too(
 
 
 def test_the_rncp_code_is_printed_once_the_referentiel_has_one(
-    db: Session, jury: Jury, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    db: Session, jury: Jury, settings: Settings, tmp_path: Path
 ) -> None:
-    # Until the référentiel format carries `rncp` (another piece), an identity that has it.
+    # The certifier's copy of the référentiel names its RNCP code (the shipped one has none).
     session = db.get(CertificationSession, jury.session_id)
     assert session is not None
     framework = minutes.session_framework(db, session)
-
-    @dataclasses.dataclass(frozen=True)
-    class WithRncp(type(framework.identity)):  # type: ignore[misc]
-        rncp: str = "RNCP37714"
-
-    identity = WithRncp(**dataclasses.asdict(framework.identity))
-    with_rncp = dataclasses.replace(framework, identity=identity)
-    monkeypatch.setattr(minutes, "session_framework", lambda *_: with_rncp)
-    monkeypatch.setattr(awards, "session_framework", lambda *_: with_rncp)
+    identity = dataclasses.replace(framework.identity, rncp="RNCP37714", version="1.0-rncp")
+    import_framework(db, dataclasses.replace(framework, identity=identity))
+    session.framework_version = "1.0-rncp"
+    db.flush()
     pv = write(tmp_path, "rncp.pdf", documents.minutes_pdf(db, session, settings))
     assert "code RNCP RNCP37714" in read.flat(read.text(pv))
     certificate = documents.certificate_pdf(db, credential_of(db, jury, 1, "B1"), settings)

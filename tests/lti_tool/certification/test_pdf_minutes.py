@@ -14,7 +14,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from lti_tool.certification.documents import minutes
+from lti_tool.certification.decisions import session_decisions
 from lti_tool.certification.models import (
     Candidate,
     CertificationSession,
@@ -129,7 +129,13 @@ def test_forty_candidates_run_over_pages_with_the_table_header_on_each(
 def test_the_decision_in_force_is_the_latest_one_no_correction_supersedes(
     db: Session, jury: Jury
 ) -> None:
-    current = minutes.current_decisions(db, jury.session_id)
+    session = db.get(CertificationSession, jury.session_id)
+    assert session is not None
+    current = {
+        (candidate, scope, code): decision
+        for candidate, by_key in session_decisions(db, session).items()
+        for (scope, code), decision in by_key.items()
+    }
     bastien = db.scalars(
         sa.select(Candidate.id).where(Candidate.learner_id == jury.learner_ids[1])
     ).one()
