@@ -73,6 +73,9 @@ class _Lru:
 
 
 _processed = _Lru(_PROCESSED_MAX)
+_IRIS_MAX = 20_000
+_iris: dict[tuple[Any, ...], str | None] = {}
+_MISSING = object()
 _options_hashes = _Lru(_OPTIONS_HASH_MAX)
 
 
@@ -96,7 +99,29 @@ def _context_key(local_ctx: Any) -> tuple[Any, list[Any]] | None:
 
 
 class _Processor(jsonld.JsonLdProcessor):  # type: ignore[misc]
-    """pyld's processor, with ``_process_context`` memoized across documents and threads."""
+    """pyld's processor, with ``_process_context`` and ``_expand_iri`` memoized across documents.
+
+    Both only for a frozen active context (identified by its ``_uuid``, a fresh UUID for each
+    one pyld builds); ``_expand_iri`` only outside context processing (no ``local_ctx``), where
+    it is a pure function. The IRI memo is a plain dict: one get or set is atomic under the GIL
+    and its values are strings; it is emptied when it grows past its bound.
+    """
+
+    def _expand_iri(  # type: ignore[no-untyped-def]
+        self, active_ctx, value, base=None, vocab=False, local_ctx=None, defined=None
+    ):
+        if local_ctx or not isinstance(active_ctx, jsonld.frozendict):
+            return super()._expand_iri(active_ctx, value, base, vocab, local_ctx, defined)
+        key = (active_ctx.get("_uuid"), value, base, vocab)
+        if key[0] is None or not isinstance(value, str):
+            return super()._expand_iri(active_ctx, value, base, vocab, local_ctx, defined)
+        found = _iris.get(key, _MISSING)
+        if found is _MISSING:
+            found = super()._expand_iri(active_ctx, value, base, vocab, local_ctx, defined)
+            if len(_iris) >= _IRIS_MAX:
+                _iris.clear()
+            _iris[key] = found
+        return found
 
     def _process_context(  # type: ignore[no-untyped-def]
         self,

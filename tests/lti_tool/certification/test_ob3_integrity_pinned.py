@@ -100,3 +100,18 @@ def test_threads_signing_at_once_get_the_pinned_proofs() -> None:
     with ThreadPoolExecutor(max_workers=8) as pool:
         values = list(pool.map(one, work))
     assert values == [PINNED[i % len(PINNED)][0] for i in range(24)]
+
+
+def test_an_inline_context_changed_in_place_is_processed_again() -> None:
+    """The context memo keys objects by identity: a document's own context must not go stale."""
+    document = documents()[0]
+    inline: dict[str, Any] = {"motto": "https://jalon.test/vocab#motto"}
+    document["@context"] = [*document["@context"], inline]
+    document["motto"] = "Apprendre"
+    first = canonicalize(document)
+    assert "<https://jalon.test/vocab#motto>" in first
+    inline["motto"] = "https://jalon.test/vocab#devise"
+    second = canonicalize(document)
+    assert "<https://jalon.test/vocab#devise>" in second
+    assert "#motto>" not in second
+    assert second == first.replace("vocab#motto>", "vocab#devise>")
