@@ -8,12 +8,12 @@ the concatenated hashes are signed with Ed25519. Contexts come from ``loader`` o
 Speed, without changing a byte: pyld caches a processed context per (context, active
 context's ``_uuid``), but a type-scoped context (``@propagate: false``, which every OB 3.0
 class has) is applied to a fresh clone with a fresh ``_uuid``, so every nested object of every
-credential re-processed its class's context (~75 % of the time). ``_Processor`` memoizes
+credential re-processed its class's context (~75 % of the time). ``loader.Processor`` memoizes
 ``_process_context`` on the (immutable, frozen) active context and the local context, so the
 same frozen result - hence the same ``_uuid`` - comes back and pyld's own caches hit too. The
 proof options' hash is memoized as well: within a batch they differ only by ``created``.
-Both caches are bounded LRUs behind a lock (gunicorn threads sign concurrently); a processed
-context is immutable, so sharing one between threads is safe.
+Every cache is bounded and safe across threads (gunicorn threads sign concurrently): LRUs
+behind a lock, immutable values (a processed context is frozen); see ``loader.Processor``.
 """
 
 from __future__ import annotations
@@ -21,8 +21,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import threading
-from collections import OrderedDict
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -34,7 +32,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 from pyld import jsonld
 
-from lti_tool.certification.ob3.loader import document_loader
+from lti_tool.certification.ob3.loader import Lru, Processor, document_loader
 from lti_tool.certification.ob3.multibase import base58btc, from_base58btc
 
 PROOF_TYPE = "DataIntegrityProof"
@@ -43,134 +41,8 @@ PURPOSE = "assertionMethod"
 # Characters whose escaping differs between URDNA2015 (pyld) and RDFC-1.0's canonical
 # N-Quads; none belongs in a credential.
 _CONTROL = frozenset(chr(c) for c in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F))
-
-
-_PROCESSED_MAX = 512
-_OPTIONS_HASH_MAX = 256
-
-
-class _Lru:
-    """A small thread-safe LRU mapping (values are immutable or never mutated)."""
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._items: OrderedDict[Any, Any] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: Any) -> Any:
-        with self._lock:
-            found = self._items.get(key)
-            if found is not None:
-                self._items.move_to_end(key)
-            return found
-
-    def put(self, key: Any, value: Any) -> None:
-        with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-
-
-_processed = _Lru(_PROCESSED_MAX)
-_IRIS_MAX = 20_000
-_iris: dict[tuple[Any, ...], str | None] = {}
-_MISSING = object()
-_options_hashes = _Lru(_OPTIONS_HASH_MAX)
-
-
-def _context_key(local_ctx: Any) -> tuple[Any, list[Any]] | None:
-    """Key a local context: URLs by value, objects by identity (kept alive with the entry)."""
-    items = local_ctx if isinstance(local_ctx, list) else [local_ctx]
-    parts: list[Any] = []
-    held: list[Any] = []
-    for item in items:
-        if isinstance(item, str):
-            parts.append(item)
-        elif isinstance(item, dict | jsonld.frozendict):
-            # By identity: a term's scoped context lives in a frozen, cached active context, so
-            # it is the same object each time; a document's own inline context is a fresh copy
-            # (pyld copies its input) and merely misses. The entry holds it: no id is reused.
-            parts.append(("object", id(item)))
-            held.append(item)
-        else:
-            return None
-    return (isinstance(local_ctx, list), tuple(parts)), held
-
-
-class _Processor(jsonld.JsonLdProcessor):  # type: ignore[misc]
-    """pyld's processor, with ``_process_context`` and ``_expand_iri`` memoized across documents.
-
-    Both only for a frozen active context (identified by its ``_uuid``, a fresh UUID for each
-    one pyld builds); ``_expand_iri`` only outside context processing (no ``local_ctx``), where
-    it is a pure function. The IRI memo is a plain dict: one get or set is atomic under the GIL
-    and its values are strings; it is emptied when it grows past its bound.
-    """
-
-    def _expand_iri(  # type: ignore[no-untyped-def]
-        self, active_ctx, value, base=None, vocab=False, local_ctx=None, defined=None
-    ):
-        if local_ctx or not isinstance(active_ctx, jsonld.frozendict):
-            return super()._expand_iri(active_ctx, value, base, vocab, local_ctx, defined)
-        key = (active_ctx.get("_uuid"), value, base, vocab)
-        if key[0] is None or not isinstance(value, str):
-            return super()._expand_iri(active_ctx, value, base, vocab, local_ctx, defined)
-        found = _iris.get(key, _MISSING)
-        if found is _MISSING:
-            found = super()._expand_iri(active_ctx, value, base, vocab, local_ctx, defined)
-            if len(_iris) >= _IRIS_MAX:
-                _iris.clear()
-            _iris[key] = found
-        return found
-
-    def _process_context(  # type: ignore[no-untyped-def]
-        self,
-        active_ctx,
-        local_ctx,
-        options,
-        override_protected=False,
-        propagate=True,
-        validate_scoped=True,
-        cycles=None,
-    ):
-        context_key = _context_key(local_ctx)
-        if (
-            cycles
-            or context_key is None
-            or not isinstance(active_ctx, jsonld.frozendict)
-            or "_uuid" not in active_ctx
-        ):
-            return super()._process_context(
-                active_ctx,
-                local_ctx,
-                options,
-                override_protected,
-                propagate,
-                validate_scoped,
-                cycles,
-            )
-        key = (
-            active_ctx["_uuid"],
-            context_key[0],
-            override_protected,
-            propagate,
-            validate_scoped,
-            options.get("base"),
-            options.get("processingMode"),
-        )
-        entry = _processed.get(key)
-        if (
-            entry is not None
-            and entry[0] is active_ctx
-            and all(a is b for a, b in zip(entry[1], context_key[1], strict=True))
-        ):
-            return entry[2]
-        result = super()._process_context(
-            active_ctx, local_ctx, options, override_protected, propagate, validate_scoped, cycles
-        )
-        if isinstance(result, jsonld.frozendict):
-            _processed.put(key, (active_ctx, context_key[1], result))
-        return result
+# The proof options' hash: a batch shares them (only ``created`` differs between batches).
+_options_hashes = Lru(256)
 
 
 class ProofError(ValueError):
@@ -202,7 +74,7 @@ def canonicalize(document: dict[str, Any]) -> str:
         if not _CONTROL.isdisjoint(text):
             raise ProofError("a control character in a value: it cannot be canonicalized")
     try:
-        result = _Processor().normalize(
+        result = Processor().normalize(
             document,
             {
                 "algorithm": "URDNA2015",
@@ -266,7 +138,7 @@ def sign(
         "proofPurpose": PURPOSE,
     }
     signature = private_key.sign(_hash_data(document, options))
-    secured = _copy(document)
+    secured: dict[str, Any] = _copy(document)
     earlier = secured.pop("proof", [])
     proofs = earlier if isinstance(earlier, list) else [earlier]
     secured["proof"] = [*proofs, {**options, "proofValue": base58btc(signature)}]
