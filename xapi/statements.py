@@ -242,11 +242,33 @@ def milliseconds(moment: datetime) -> datetime:
 
 
 def language_tag(value: str | None) -> str | None:
-    """Return an RFC 5646 tag for an LMS locale (Moodle writes ``pt_br``), or None if unusable."""
+    """Return an RFC 5646 tag for an LMS locale (Moodle writes ``pt_br``), or None if unusable.
+
+    The tag is given the case RFC 5646 recommends (``pt-BR``, ``zh-Hant-TW``, ``x-private``):
+    tags are case-insensitive, but some LRS libraries (tincan's) accept only that case.
+    """
     if value is None:
         return None
     tag = value.strip().replace("_", "-")
-    return tag if is_language_tag(tag) else None
+    return _canonical_case(tag) if is_language_tag(tag) else None
+
+
+def _canonical_case(tag: str) -> str:
+    """Return a well-formed tag in RFC 5646's recommended case (section 2.1.1)."""
+    first, *rest = tag.split("-")
+    parts = [first.lower()]
+    extension = len(first) == 1  # a private-use tag (x-…): all lower case
+    for subtag in rest:
+        if extension or len(subtag) == 1:
+            extension = True
+            parts.append(subtag.lower())
+        elif len(subtag) == 2 and subtag.isalpha():
+            parts.append(subtag.upper())  # region
+        elif len(subtag) == 4 and subtag.isalpha():
+            parts.append(subtag.title())  # script
+        else:
+            parts.append(subtag.lower())
+    return "-".join(parts)
 
 
 def mailbox(user: LtiUser, privacy: Privacy) -> str | None:

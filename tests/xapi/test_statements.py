@@ -330,8 +330,11 @@ def test_the_resource_link_carries_its_lti_id_and_title() -> None:
     [
         ("fr", "fr"),
         ("en_US", "en-US"),
-        ("pt_br", "pt-br"),
+        ("pt_br", "pt-BR"),
         ("fr-CA", "fr-CA"),
+        ("ZH_hant_tw", "zh-Hant-TW"),
+        ("X-0", "x-0"),  # private use, which tincan accepts in lower case only
+        ("de-419", "de-419"),
         ("français", None),
         ("", None),
     ],
