@@ -104,7 +104,10 @@ class Resolver:
         """Return a status bit of one of this Jalon's lists (None: not one of its lists)."""
         prefix = links.status_list_url(self.base_url, 0).removesuffix("0")
         list_id = list_url.removeprefix(prefix)
-        if not list_url.startswith(prefix) or not list_id.isdigit():
+        # A list id of this Jalon: ASCII digits a 64-bit key holds ("²" is a digit to isdigit).
+        if not list_url.startswith(prefix) or not (
+            0 < len(list_id) <= 18 and list_id.isascii() and list_id.isdigit()
+        ):
             return None
         status_list = self.db.get(StatusList, int(list_id))
         if status_list is None or not 0 <= index < status_list.size:

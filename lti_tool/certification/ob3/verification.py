@@ -183,12 +183,18 @@ def _status_check(document: dict[str, Any], status_of: StatusLookup) -> Check:
         return _check("status", "none")
     entry = revocation[0]
     url, index = entry.get("statusListCredential"), entry.get("statusListIndex")
-    if not isinstance(url, str) or not isinstance(index, str) or not index.isdigit():
+    # ASCII digits only: str.isdigit() also accepts "²", which int() refuses.
+    if not isinstance(url, str) or not isinstance(index, str) or not _is_index(index):
         return _check("status", "unknown", "statusListCredential or statusListIndex is invalid")
     revoked = status_of(url, int(index))
     if revoked is None:
         return _check("status", "unknown", f"{url} #{index}")
     return _check("status", "ko" if revoked else "ok", f"{url} #{index}")
+
+
+def _is_index(text: str) -> bool:
+    """Whether ``text`` is a bit index as a list can hold one: 1 to 18 ASCII digits."""
+    return 0 < len(text) <= 18 and text.isascii() and text.isdigit()
 
 
 def verify(

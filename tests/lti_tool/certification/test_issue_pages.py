@@ -176,6 +176,27 @@ def test_a_pasted_credential_verifies_and_a_tampered_one_fails_with_the_reason(
     assert "the signature does not match the document" in html
 
 
+@pytest.mark.parametrize(
+    ("list_suffix", "index"), [("²", "0"), ("1", "²"), ("9" * 40, "0"), ("1", "9" * 40)]
+)
+def test_a_status_entry_no_list_holds_is_unknown_not_an_error(
+    client: FlaskClient,
+    app: Flask,
+    clean_database: Database,
+    settings: Settings,
+    list_suffix: str,
+    index: str,
+) -> None:
+    credential = stored(clean_database, issue_session(clean_database, settings, learners=1)[0])
+    forged = json.loads(credential.document)
+    url = forged["credentialStatus"]["statusListCredential"]
+    forged["credentialStatus"]["statusListCredential"] = url.rsplit("/", 1)[0] + "/" + list_suffix
+    forged["credentialStatus"]["statusListIndex"] = index
+    status, html = post_file(client, app, document=json.dumps(forged))
+    assert status == 200
+    assert "Vérification échouée" in html
+
+
 def test_a_baked_png_verifies(
     client: FlaskClient, app: Flask, clean_database: Database, settings: Settings
 ) -> None:
